@@ -1,0 +1,101 @@
+"""Command-line plumbing shared by the entry scripts; it imports no TensorFlow.
+
+Entry scripts call `import_tensorflow` before importing the training code, so that
+`--help` and bad flags answer quickly, and run `main` through `run_main` for the exit codes.
+"""
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Sequence
+
+from errors import InputError
+
+PROJECT_DIR = Path(__file__).resolve().parent
+DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
+EXIT_INPUT_ERROR = 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line on stderr with exit status 2."""
+
+    def error(self, message: str) -> None:
+        self.exit(EXIT_INPUT_ERROR, f"error: {message}; see {self.prog} --help\n")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="PATH",
+                        help="YAML file of settings (default: config.yaml beside train.py)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                        help="override one setting, such as train.learning_rate=0.05; repeatable; "
+                             "VALUE is read as YAML")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own log messages and deprecation warnings")
+
+
+def settings_help() -> str:
+    """List every setting with its description, for the end of --help."""
+    import dataclasses
+
+    from config import SECTIONS, Config
+
+    lines = ["settings (config.yaml keys, also accepted by --set):"]
+    rows = [("seed", dataclasses.fields(Config)[0])]
+    for section, cls in SECTIONS.items():
+        rows += [(f"{section}.{item.name}", item) for item in dataclasses.fields(cls)]
+    for key, item in rows:
+        lines.append(f"  {key:<26} {item.metadata['doc']}")
+    return "\n".join(lines)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+
+
+def import_tensorflow(verbose: bool = False):
+    """Import TensorFlow in graph mode, with its start-up and C++ log messages off unless `verbose`.
+
+    TensorFlow 2.21 prints some start-up lines through absl before TF_CPP_MIN_LOG_LEVEL takes
+    effect, so standard error is sent to a temporary file during the import and replayed only
+    if the import fails.
+    """
+    if verbose:
+        import tensorflow as tf
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        tf = _import_with_stderr_captured()
+        tf.get_logger().setLevel(logging.ERROR)
+        tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+    tf.compat.v1.disable_eager_execution()
+    return tf
+
+
+def _import_with_stderr_captured():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tf
+
+
+def run_main(main: Callable[[Sequence[str] | None], int]) -> None:
+    """Run an entry script's main and exit with its status; bad input exits 2 with one line."""
+    try:
+        status = main(None)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        status = EXIT_INPUT_ERROR
+    sys.exit(status)

@@ -1,0 +1,163 @@
+"""Build the dense network, its loss terms and its optimiser into a new tf.Graph.
+
+The graph has two inputs. Placeholders `features` and `labels` take any rows at run time,
+for evaluation and prediction. Training reads the training rows from variables loaded once
+per session, so each step needs no feed: a step gathers its batch by index from the epoch's
+shuffled order. This avoids copying the batch from Python at every step, which dominates the
+time of a small network. Nothing here opens a Session.
+"""
+
+from dataclasses import dataclass
+
+import tensorflow as tf
+
+from config import ModelConfig, TrainConfig
+
+tf1 = tf.compat.v1
+
+OPTIMIZER_CLASSES = {
+    "gradient_descent": tf1.train.GradientDescentOptimizer,
+    "momentum": tf1.train.MomentumOptimizer,
+    "adagrad": tf1.train.AdagradOptimizer,
+    "rmsprop": tf1.train.RMSPropOptimizer,
+    "adam": tf1.train.AdamOptimizer,
+}
+ACTIVATION_FUNCTIONS = {"sigmoid": tf.sigmoid, "tanh": tf.tanh, "relu": tf.nn.relu}
+
+
+@dataclass(frozen=True)
+class LossTerms:
+    """The three logged terms: loss = data_loss + l2_loss."""
+
+    data_loss: tf.Tensor
+    l2_loss: tf.Tensor
+    loss: tf.Tensor
+
+
+@dataclass(frozen=True)
+class Model:
+    """Handles to the ops of one built graph."""
+
+    graph: tf.Graph
+    features: tf.Tensor  # placeholder [None, n_features], float32
+    labels: tf.Tensor  # placeholder [None, n_classes], float32 one-hot
+    outputs: tf.Tensor  # the last dense layer, y-hat (logits for cross-entropy)
+    probabilities: tf.Tensor  # softmax of the outputs
+    predictions: tf.Tensor  # class index per row
+    terms: LossTerms  # on the fed rows
+    accuracy: tf.Tensor  # on the fed rows
+    weights: tuple[tf.Variable, ...]
+    biases: tuple[tf.Variable, ...]
+    optimizer: tf1.train.Optimizer
+    global_step: tf.Variable  # number of updates so far
+    load_train_rows: tf.Operation  # stores the fed rows as the training set
+    epoch_order: tf.Tensor  # placeholder [n_train], int32: the epoch's row order
+    start_epoch: tf.Operation  # stores epoch_order as the row order of the coming epoch
+    train_step: tf.Operation  # one update on the next batch of the epoch, no feeds
+    batch_terms: LossTerms  # on the batch of the current step
+    init_op: tf.Operation
+
+
+class Network:
+    """Dense layers whose variables are created once and applied to any input tensor."""
+
+    def __init__(self, config: ModelConfig, n_features: int, n_classes: int, seed: int):
+        widths = [n_features, *config.hidden_units, n_classes]
+        self.activation = ACTIVATION_FUNCTIONS[config.activation]
+        self.weights, self.biases = [], []
+        for layer, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
+            # Seeded per layer, so every optimiser starts from the same weights for one seed.
+            init = tf1.glorot_uniform_initializer(seed=seed + layer)
+            self.weights.append(tf1.get_variable(f"layer{layer}/weights", [fan_in, fan_out], initializer=init))
+            self.biases.append(tf1.get_variable(f"layer{layer}/biases", [fan_out], initializer=tf1.zeros_initializer()))
+
+    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        for weights, biases in zip(self.weights[:-1], self.biases[:-1]):
+            x = self.activation(tf.matmul(x, weights) + biases)
+        return tf.matmul(x, self.weights[-1]) + self.biases[-1]
+
+
+def loss_terms(outputs: tf.Tensor, labels: tf.Tensor, weights: list, config: ModelConfig) -> LossTerms:
+    """Build data loss, L2 term and total loss for the given outputs and one-hot labels.
+
+    mse: the mean over rows and classes of (y-hat - y)^2. cross_entropy: the mean over rows
+    of the softmax cross-entropy of the outputs. The L2 term is l2 * sum(w^2) / 2 over all
+    weight matrices (tf.nn.l2_loss), biases excluded.
+    """
+    if config.loss == "mse":
+        data_loss = tf.reduce_mean(tf.square(outputs - labels))
+    else:
+        data_loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=labels, logits=outputs))
+    l2_loss = config.l2 * tf.add_n([tf.nn.l2_loss(w) for w in weights])
+    return LossTerms(data_loss=data_loss, l2_loss=l2_loss, loss=data_loss + l2_loss)
+
+
+def accuracy_of(outputs: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    hits = tf.equal(tf.argmax(outputs, axis=1), tf.argmax(labels, axis=1))
+    return tf.reduce_mean(tf.cast(hits, tf.float32))
+
+
+def make_optimizer(config: TrainConfig) -> tf1.train.Optimizer:
+    return OPTIMIZER_CLASSES[config.optimizer](learning_rate=config.learning_rate, **config.optimizer_options)
+
+
+def _local_variable(name: str, initial_value, shape) -> tf.Variable:
+    """Create a variable outside the checkpointed set whose first dimension may change."""
+    return tf1.Variable(initial_value, name=name, shape=shape, trainable=False, use_resource=True,
+                        collections=[tf1.GraphKeys.LOCAL_VARIABLES])
+
+
+def batch_size_of(config: TrainConfig, n_train: int) -> int:
+    return n_train if config.batch_size == "full" else int(config.batch_size)
+
+
+def steps_per_epoch(config: TrainConfig, n_train: int) -> int:
+    """Return the number of updates in one pass over `n_train` rows; the last batch may be short."""
+    return -(-n_train // batch_size_of(config, n_train))
+
+
+def build_model(model_config: ModelConfig, train_config: TrainConfig,
+                n_features: int, n_classes: int, n_train: int, seed: int) -> Model:
+    """Build the network, loss terms, optimiser and training step into a new graph."""
+    graph = tf.Graph()
+    graph.seed = seed
+    with graph.as_default():
+        features = tf1.placeholder(tf.float32, [None, n_features], name="features")
+        labels = tf1.placeholder(tf.float32, [None, n_classes], name="labels")
+        network = Network(model_config, n_features, n_classes, seed)
+        outputs = network(features)
+        terms = loss_terms(outputs, labels, network.weights, model_config)
+        probabilities = tf.nn.softmax(outputs, name="probabilities")
+        predictions = tf.argmax(outputs, axis=1, name="predictions")
+        accuracy = accuracy_of(outputs, labels)
+
+        # The training rows live in the graph; each step slices its batch from the epoch's order.
+        # The position in the epoch follows from global_step, which the checkpoint keeps.
+        train_x = _local_variable("train_features", tf.zeros([0, n_features]), [None, n_features])
+        train_y = _local_variable("train_labels", tf.zeros([0, n_classes]), [None, n_classes])
+        load_train_rows = tf.group(train_x.assign(features), train_y.assign(labels))
+        order = _local_variable("epoch_order", tf.range(n_train), [n_train])
+        epoch_order = tf1.placeholder(tf.int32, [n_train], name="epoch_order")
+        start_epoch = order.assign(epoch_order).op
+
+        global_step = tf1.train.get_or_create_global_step()
+        batch_size = batch_size_of(train_config, n_train)
+        step_in_epoch = global_step % steps_per_epoch(train_config, n_train)
+        start = tf.cast(step_in_epoch, tf.int32) * batch_size
+        rows = order[start:start + batch_size]  # the last batch of an epoch may be shorter
+        batch_terms = loss_terms(network(tf.gather(train_x, rows)), tf.gather(train_y, rows),
+                                 network.weights, model_config)
+
+        optimizer = make_optimizer(train_config)
+        train_step = optimizer.minimize(batch_terms.loss, global_step=global_step)
+
+        # Created after the optimiser, so its slot variables (Adam's moments ...) are initialised too.
+        init_op = tf.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
+
+    return Model(
+        graph=graph, features=features, labels=labels, outputs=outputs,
+        probabilities=probabilities, predictions=predictions, terms=terms, accuracy=accuracy,
+        weights=tuple(network.weights), biases=tuple(network.biases), optimizer=optimizer,
+        global_step=global_step, load_train_rows=load_train_rows, epoch_order=epoch_order,
+        start_epoch=start_epoch, train_step=train_step, batch_terms=batch_terms, init_op=init_op,
+    )

@@ -1,0 +1,101 @@
+"""Console text of a run: the header, the per-epoch log line and the final evaluation."""
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from config import Config
+from data import Dataset
+from model import OPTIMIZER_CLASSES, batch_size_of, steps_per_epoch
+
+
+def describe_batch(config: Config, n_train: int) -> str:
+    size = batch_size_of(config.train, n_train)
+    if size == n_train:
+        kind = "batch gradient descent"
+    elif size == 1:
+        kind = "stochastic gradient descent"
+    else:
+        kind = "mini-batch gradient descent"
+    steps = steps_per_epoch(config.train, n_train)
+    return f"{size} rows ({kind}), {steps} step{'' if steps == 1 else 's'} per epoch"
+
+
+def describe_optimizer(config: Config) -> str:
+    train = config.train
+    options = [f"learning_rate={train.learning_rate:g}"]
+    options += [f"{name}={value}" for name, value in train.optimizer_options.items()]
+    return f"{OPTIMIZER_CLASSES[train.optimizer].__name__}({', '.join(options)})"
+
+
+def header_lines(config: Config, dataset: Dataset) -> list[str]:
+    """Describe what is about to be trained, one fact per line."""
+    model = config.model
+    n_train = len(dataset.x_train)
+    widths = [dataset.n_features, *model.hidden_units, dataset.n_classes]
+    hidden = f"{model.activation} hidden layers" if model.hidden_units else "linear model, no hidden layer"
+    return [
+        f"data       {dataset.name}: {n_train} train rows, {len(dataset.x_test)} test rows, "
+        f"{dataset.n_features} features, {dataset.n_classes} classes",
+        f"network    {'-'.join(map(str, widths))} dense, {hidden}, linear output layer",
+        f"loss       {model.loss} + l2 term (l2={model.l2:g})",
+        f"optimizer  {describe_optimizer(config)}",
+        f"batch      {describe_batch(config, n_train)}",
+        f"epochs     {config.train.epochs}, seed {config.seed}, log every {config.train.log_every}",
+    ]
+
+
+def epoch_line(record: dict, epochs: int) -> str:
+    """Format one history row as a fixed-width line of key=value fields."""
+    width = len(str(epochs))
+    return (f"epoch {record['epoch']:>{width}}/{epochs} loss={record['loss']:.6f} "
+            f"data_loss={record['data_loss']:.6f} l2_loss={record['l2_loss']:.6f} "
+            f"train_accuracy={record['train_accuracy']:.4f} test_accuracy={record['test_accuracy']:.4f}")
+
+
+def should_log(epoch: int, first_epoch: int, epochs: int, log_every: int) -> bool:
+    return epoch == first_epoch or epoch == epochs or epoch % log_every == 0
+
+
+def final_metrics(dataset: Dataset, probabilities: np.ndarray, history: list[dict], steps: int) -> dict:
+    """Collect the final evaluation on the test rows into a JSON-ready dict."""
+    true = dataset.labels_test
+    predicted = probabilities.argmax(axis=1)
+    classes = list(range(dataset.n_classes))
+    precision, recall, _, support = precision_recall_fscore_support(
+        true, predicted, labels=classes, zero_division=0)
+    last = history[-1]
+    return {
+        "epochs": last["epoch"],
+        "steps": steps,
+        "seconds": round(last["seconds"], 3),
+        "loss": last["loss"],
+        "data_loss": last["data_loss"],
+        "l2_loss": last["l2_loss"],
+        "train_accuracy": last["train_accuracy"],
+        "test_accuracy": float(np.mean(true == predicted)),
+        "confusion_matrix": confusion_matrix(true, predicted, labels=classes).tolist(),
+        "per_class": {
+            name: {"precision": float(p), "recall": float(r), "support": int(s)}
+            for name, p, r, s in zip(dataset.class_names, precision, recall, support)
+        },
+    }
+
+
+def summary_lines(metrics: dict, class_names: tuple[str, ...]) -> list[str]:
+    """Render the final test accuracy, confusion matrix and per-class precision and recall."""
+    width = max(12, *(len(name) + 2 for name in class_names))
+    lines = [
+        f"finished   {metrics['epochs']} epochs, {metrics['steps']} steps in {metrics['seconds']:.2f} s",
+        f"test accuracy {metrics['test_accuracy']:.4f} (train accuracy {metrics['train_accuracy']:.4f}, "
+        f"loss {metrics['loss']:.6f})",
+        "confusion matrix on the test rows (rows: true class, columns: predicted class)",
+        " " * width + "".join(f"{name:>{width}}" for name in class_names),
+    ]
+    for name, row in zip(class_names, metrics["confusion_matrix"]):
+        lines.append(f"{name:<{width}}" + "".join(f"{count:>{width}}" for count in row))
+    lines.append(f"{'class':<{width}}{'precision':>{width}}{'recall':>{width}}{'support':>{width}}")
+    for name in class_names:
+        scores = metrics["per_class"][name]
+        lines.append(f"{name:<{width}}{scores['precision']:>{width}.4f}{scores['recall']:>{width}.4f}"
+                     f"{scores['support']:>{width}}")
+    return lines

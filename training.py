@@ -1,0 +1,135 @@
+"""The training loop: one Session, one model, epochs of shuffled batches, a history row per epoch.
+
+Every entry point trains through `Trainer` and `fit`. Batch, stochastic and mini-batch gradient
+descent differ only in `train.batch_size`; the optimiser only in how a step uses the gradient.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from config import Config
+from data import Dataset
+from errors import InputError
+from model import Model, build_model, steps_per_epoch
+
+tf1 = tf.compat.v1
+
+HISTORY_COLUMNS = ("epoch", "loss", "data_loss", "l2_loss", "train_accuracy", "test_accuracy", "seconds")
+
+
+class DivergedError(Exception):
+    """The loss became NaN or infinite; `history` holds the epochs recorded before and at that point."""
+
+    def __init__(self, epoch: int, learning_rate: float, history: list[dict]):
+        super().__init__(f"loss is not finite at epoch {epoch} with learning_rate {learning_rate:g}; "
+                         f"the learning rate is probably too high, so lower it with --set train.learning_rate=...")
+        self.epoch = epoch
+        self.learning_rate = learning_rate
+        self.history = history
+
+
+def check_config_fits_data(config: Config, dataset: Dataset) -> None:
+    """Raise InputError for settings that only the data can rule out."""
+    n_train = len(dataset.x_train)
+    size = config.train.batch_size
+    if size != "full" and size > n_train:
+        raise InputError(f"invalid value {size} for train.batch_size: larger than the {n_train} training rows; "
+                         f"use full or a value <= {n_train}")
+
+
+def session_config() -> tf1.ConfigProto:
+    """Run each step in the calling thread with one intra-op thread.
+
+    For a network this small, handing work to thread pools costs more than the arithmetic.
+    """
+    return tf1.ConfigProto(inter_op_parallelism_threads=-1, intra_op_parallelism_threads=1)
+
+
+class Trainer:
+    """Own the Session of one built model: initialise, run epochs, evaluate and predict."""
+
+    def __init__(self, config: Config, dataset: Dataset):
+        check_config_fits_data(config, dataset)
+        self.config = config
+        self.dataset = dataset
+        self.n_train = len(dataset.x_train)
+        self.steps_per_epoch = steps_per_epoch(config.train, self.n_train)
+        self.model: Model = build_model(config.model, config.train, dataset.n_features,
+                                        dataset.n_classes, self.n_train, config.seed)
+        self.model.graph.finalize()
+        self.session = tf1.Session(graph=self.model.graph, config=session_config())
+        self.session.run(self.model.init_op)
+        self.session.run(self.model.load_train_rows,
+                         {self.model.features: dataset.x_train, self.model.labels: dataset.y_train})
+        self._train_step = self.session.make_callable(self.model.train_step)
+        self._shuffles = self.steps_per_epoch > 1
+        # With one batch of every row the order cannot change the step, so it stays 0..n-1.
+
+    def __enter__(self) -> "Trainer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _set_order(self, order: np.ndarray) -> None:
+        self.session.run(self.model.start_epoch, {self.model.epoch_order: order})
+
+    def epoch_order(self, epoch: int) -> np.ndarray:
+        """Return the row order of an epoch, a function of seed and epoch alone."""
+        return np.random.default_rng([self.config.seed, epoch]).permutation(self.n_train)
+
+    def run_epoch(self, epoch: int) -> None:
+        """Run one pass over the training rows: `steps_per_epoch` updates."""
+        if self._shuffles:
+            self._set_order(self.epoch_order(epoch))
+        for _ in range(self.steps_per_epoch):
+            self._train_step()
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Return loss, data_loss, l2_loss and accuracy on the given rows."""
+        model = self.model
+        fetches = [model.terms.loss, model.terms.data_loss, model.terms.l2_loss, model.accuracy]
+        values = self.session.run(fetches, {model.features: x, model.labels: y})
+        return dict(zip(("loss", "data_loss", "l2_loss", "accuracy"), map(float, values)))
+
+    def predict_probabilities(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(self.model.probabilities, {self.model.features: x})
+
+    def global_step(self) -> int:
+        return int(self.session.run(self.model.global_step))
+
+    def epoch_record(self, epoch: int, seconds: float) -> dict:
+        """Evaluate the train and test rows after an epoch into one history row."""
+        train = self.evaluate(self.dataset.x_train, self.dataset.y_train)
+        test = self.evaluate(self.dataset.x_test, self.dataset.y_test)
+        return {"epoch": epoch, "loss": train["loss"], "data_loss": train["data_loss"],
+                "l2_loss": train["l2_loss"], "train_accuracy": train["accuracy"],
+                "test_accuracy": test["accuracy"], "seconds": seconds}
+
+
+def fit(trainer: Trainer, epochs: int, on_epoch: Callable[[dict], None] | None = None,
+        first_epoch: int = 1, history: list[dict] | None = None) -> list[dict]:
+    """Train epochs `first_epoch`..`epochs` and return the history, one row per epoch.
+
+    `on_epoch` receives each row as it is recorded. Raises DivergedError as soon as the loss
+    is not finite, with the rows so far.
+    """
+    history = list(history or [])
+    started = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
+    for epoch in range(first_epoch, epochs + 1):
+        trainer.run_epoch(epoch)
+        record = trainer.epoch_record(epoch, time.perf_counter() - started)
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+        if not math.isfinite(record["loss"]):
+            raise DivergedError(epoch, trainer.config.train.learning_rate, history)
+    return history
