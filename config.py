@@ -164,6 +164,8 @@ class DataConfig:
     name: str = setting("iris", one_of(DATASETS), "data set to train on")
     test_size: float = setting(0.2, number_between(0.0, 1.0, low_open=True, high_open=True),
                                "share of rows held out for testing, stratified by class")
+    validation_size: float = setting(0.0, number_between(0.0, 1.0, high_open=True),
+                                     "share of the training rows held out for validation; 0 for none")
 
 
 @dataclass(frozen=True)

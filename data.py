@@ -23,6 +23,8 @@ class Dataset:
     y_train: np.ndarray  # [n_train, n_classes], one-hot
     x_test: np.ndarray
     y_test: np.ndarray
+    x_validation: np.ndarray  # held out from the training rows; 0 rows unless data.validation_size > 0
+    y_validation: np.ndarray
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
     scaler_min: np.ndarray  # scaled = raw * scaler_scale + scaler_min, per feature
@@ -66,35 +68,57 @@ def load_table(config: DataConfig) -> Table:
     )
 
 
-def split_rows(table: Table, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return the row indices of the train and test sets, stratified by class."""
-    rows = np.arange(len(table.labels))
-    train_rows, test_rows = train_test_split(
-        rows, test_size=test_size, stratify=table.labels, random_state=seed)
-    return train_rows, test_rows
+def split_rows(labels: np.ndarray, rows: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split `rows` into kept and held-out rows, the held-out share stratified by class."""
+    kept, held_out = train_test_split(rows, test_size=share, stratify=labels[rows], random_state=seed)
+    return kept, held_out
 
 
 def fit_scaler(features: np.ndarray) -> MinMaxScaler:
     return MinMaxScaler().fit(features)
 
 
-def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Encode labels with an encoder that knows every class, so every split has the same width."""
-    encoder = OneHotEncoder(categories=[list(range(n_classes))], sparse_output=False)
-    return encoder.fit_transform(labels.reshape(-1, 1)).astype(np.float32)
+def fit_encoder(n_classes: int) -> OneHotEncoder:
+    """Fit one encoder on every class, so each split is encoded to the same width."""
+    classes = np.arange(n_classes).reshape(-1, 1)
+    return OneHotEncoder(categories=[list(range(n_classes))], sparse_output=False).fit(classes)
 
 
-def prepare(table: Table, test_size: float, seed: int, name: str = "") -> Dataset:
-    """Split, scale and encode a table into a Dataset."""
-    train_rows, test_rows = split_rows(table, test_size, seed)
+def one_hot(encoder: OneHotEncoder, labels: np.ndarray) -> np.ndarray:
+    if len(labels) == 0:
+        return np.zeros((0, len(encoder.categories_[0])), dtype=np.float32)
+    return encoder.transform(labels.reshape(-1, 1)).astype(np.float32)
+
+
+def prepare(table: Table, config: DataConfig, seed: int) -> Dataset:
+    """Split, scale and encode a table into a Dataset.
+
+    The test rows are split off first, then the validation rows from what is left, so turning
+    validation on or off never changes the test rows.
+    """
+    train_rows, test_rows = split_rows(table.labels, np.arange(len(table.labels)), config.test_size, seed)
+    validation_rows = np.empty(0, dtype=np.int64)
+    if config.validation_size > 0:
+        train_rows, validation_rows = split_rows(table.labels, train_rows, config.validation_size, seed)
     scaler = fit_scaler(table.features[train_rows])
-    n_classes = len(table.class_names)
+    encoder = fit_encoder(len(table.class_names))
+
+    def scaled(rows: np.ndarray) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros((0, table.features.shape[1]), dtype=np.float32)
+        return scaler.transform(table.features[rows]).astype(np.float32)
+
+    def encoded(rows: np.ndarray) -> np.ndarray:
+        return one_hot(encoder, table.labels[rows])
+
     return Dataset(
-        name=name,
-        x_train=scaler.transform(table.features[train_rows]).astype(np.float32),
-        y_train=one_hot(table.labels[train_rows], n_classes),
-        x_test=scaler.transform(table.features[test_rows]).astype(np.float32),
-        y_test=one_hot(table.labels[test_rows], n_classes),
+        name=config.name,
+        x_train=scaled(train_rows),
+        y_train=encoded(train_rows),
+        x_test=scaled(test_rows),
+        y_test=encoded(test_rows),
+        x_validation=scaled(validation_rows),
+        y_validation=encoded(validation_rows),
         feature_names=table.feature_names,
         class_names=table.class_names,
         scaler_min=scaler.min_.astype(np.float64),
@@ -104,4 +128,4 @@ def prepare(table: Table, test_size: float, seed: int, name: str = "") -> Datase
 
 def load_dataset(config: DataConfig, seed: int) -> Dataset:
     """Load, split, scale and encode the configured data set."""
-    return prepare(load_table(config), config.test_size, seed, name=config.name)
+    return prepare(load_table(config), config, seed)

@@ -1,11 +1,16 @@
 """Console text of a run: the header, the per-epoch log line and the final evaluation."""
 
+import logging
+
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from config import Config
 from data import Dataset
 from model import OPTIMIZER_CLASSES, batch_size_of, steps_per_epoch
+from training import Callback
+
+log = logging.getLogger("descent")
 
 
 def describe_batch(config: Config, n_train: int) -> str:
@@ -52,8 +57,17 @@ def epoch_line(record: dict, epochs: int) -> str:
             f"train_accuracy={record['train_accuracy']:.4f} test_accuracy={record['test_accuracy']:.4f}")
 
 
-def should_log(epoch: int, first_epoch: int, epochs: int, log_every: int) -> bool:
-    return epoch == first_epoch or epoch == epochs or epoch % log_every == 0
+class EpochLogger(Callback):
+    """Log the first epoch, every `log_every`-th epoch and the last one."""
+
+    def __init__(self, epochs: int, log_every: int, first_epoch: int = 1):
+        self.epochs, self.log_every, self.first_epoch = epochs, log_every, first_epoch
+
+    def on_epoch_end(self, trainer, record: dict) -> bool:
+        epoch = record["epoch"]
+        if epoch in (self.first_epoch, self.epochs) or epoch % self.log_every == 0:
+            log.info(epoch_line(record, self.epochs))
+        return False
 
 
 def final_metrics(dataset: Dataset, probabilities: np.ndarray, history: list[dict], steps: int) -> dict:

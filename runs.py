@@ -11,6 +11,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 from config import Config, dump_config
 from errors import InputError
@@ -46,16 +47,26 @@ def create_run_dir(runs_dir: Path, name: str | None, config: Config) -> Path:
     raise InputError(f"too many runs named {stem}* in {runs_dir}; pass --name")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to `path` through a temporary file and a rename."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Call `write` on a temporary path in the same folder, then rename it to `path`."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(handle)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        write(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write UTF-8 text to `path` through a temporary file and a rename."""
+    replace_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8", newline=""))
+
+
+def save_figure(path: Path, figure) -> None:
+    """Save a matplotlib figure to `path` (format from the suffix) through a temporary file."""
+    replace_atomically(path, lambda temporary: figure.savefig(temporary, format=path.suffix.lstrip(".")))
 
 
 def write_config(run_dir: Path, config: Config) -> None:

@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import runs
     from data import load_dataset
-    from report import epoch_line, final_metrics, header_lines, should_log, summary_lines
+    from report import EpochLogger, final_metrics, header_lines, summary_lines
     from training import DivergedError, Trainer, check_config_fits_data, fit
 
     dataset = load_dataset(config.data, config.seed)
@@ -53,14 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info(line)
 
     epochs = config.train.epochs
-
-    def log_epoch(record: dict) -> None:
-        if should_log(record["epoch"], 1, epochs, config.train.log_every):
-            log.info(epoch_line(record, epochs))
-
     with Trainer(config, dataset) as trainer:
         try:
-            history = fit(trainer, epochs, on_epoch=log_epoch)
+            history = fit(trainer, epochs, callbacks=[EpochLogger(epochs, config.train.log_every)])
         except DivergedError as error:
             runs.write_history(run_dir, error.history)
             print(f"error: {error}", file=sys.stderr)

@@ -7,7 +7,7 @@ descent differ only in `train.batch_size`; the optimiser only in how a step uses
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -115,12 +115,29 @@ class Trainer:
                 "test_accuracy": test["accuracy"], "seconds": seconds}
 
 
-def fit(trainer: Trainer, epochs: int, on_epoch: Callable[[dict], None] | None = None,
+class Callback:
+    """A hook into `fit`; subclasses override what they need.
+
+    `fit` may run several epochs in one Session call, and it hands every epoch's row to
+    `on_epoch_end` in order. A callback that must see the live weights at an epoch (to save a
+    checkpoint, say) returns True from `needs_session(epoch)`, and `fit` then stops a call at
+    that epoch before calling `on_epoch_end`.
+    """
+
+    def needs_session(self, epoch: int) -> bool:
+        return False
+
+    def on_epoch_end(self, trainer: Trainer, record: dict) -> bool:
+        """Handle one epoch's history row; return True to stop training after this epoch."""
+        return False
+
+
+def fit(trainer: Trainer, epochs: int, callbacks: Sequence[Callback] = (),
         first_epoch: int = 1, history: list[dict] | None = None) -> list[dict]:
     """Train epochs `first_epoch`..`epochs` and return the history, one row per epoch.
 
-    `on_epoch` receives each row as it is recorded. Raises DivergedError as soon as the loss
-    is not finite, with the rows so far.
+    Raises DivergedError as soon as the loss is not finite, with the rows so far. A callback
+    may stop training early; the history then ends at that epoch.
     """
     history = list(history or [])
     started = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
@@ -128,8 +145,9 @@ def fit(trainer: Trainer, epochs: int, on_epoch: Callable[[dict], None] | None =
         trainer.run_epoch(epoch)
         record = trainer.epoch_record(epoch, time.perf_counter() - started)
         history.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
         if not math.isfinite(record["loss"]):
             raise DivergedError(epoch, trainer.config.train.learning_rate, history)
+        stops = [callback.on_epoch_end(trainer, record) for callback in callbacks]
+        if any(stops):
+            break
     return history
