@@ -43,16 +43,15 @@ def _to_float(key: str, value: Any, expected: str) -> float:
     PyYAML follows YAML 1.1, which reads `1e-3` (no dot) as a string, so numeric strings
     are accepted as the number the user meant.
     """
-    if isinstance(value, bool):
-        raise _fail(key, value, expected)
+    number = value
     if isinstance(value, str):
         try:
-            value = float(value.strip())
+            number = float(value.strip())
         except ValueError:
             raise _fail(key, value, expected) from None
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
         raise _fail(key, value, expected)
-    return float(value)
+    return float(number)
 
 
 def _to_int(key: str, value: Any, expected: str) -> int:
