@@ -23,7 +23,7 @@ HISTORY_COLUMNS = ("epoch", "loss", "data_loss", "l2_loss", "train_accuracy", "t
 
 
 class DivergedError(Exception):
-    """The loss became NaN or infinite; `history` holds the epochs recorded before and at that point."""
+    """The loss became NaN or infinite. `history` contains the rows up to and including that epoch."""
 
     def __init__(self, epoch: int, learning_rate: float, history: list[dict]):
         super().__init__(f"loss is not finite at epoch {epoch} with learning_rate {learning_rate:g}; "
