@@ -1,11 +1,10 @@
 """Tests that the TensorFlow graph computes the loss, gradient and updates its formulas define.
 
-Three kinds of test, all on the project's own graph (model.build_model, training.Trainer):
-oracle tests compare TensorFlow's loss and gradient with NumPy (by hand for the linear model,
-by central finite differences for the network); rule tests recompute optimiser steps from
-their update formulas; behaviour tests check convergence to the ridge solution, divergence
-above the 2/L learning rate bound, and the effect of model.l2. docs/gradient-descent.md
-derives the formulas used here.
+All tests run the project's own graph (model.build_model, training.Trainer). Oracle tests compare
+TensorFlow's loss and gradient with NumPy, by hand for the linear model and by central finite
+differences for the network. Rule tests recompute optimiser steps from their update formulas.
+Behaviour tests check convergence to the ridge solution, divergence above the 2/L learning rate
+bound, and the effect of model.l2. docs/gradient-descent.md derives the formulas used here.
 """
 
 import subprocess
@@ -228,10 +227,11 @@ def test_every_optimizer_has_an_update_rule():
 
 
 # The project's defaults for every optimiser, then options large enough to change the step. With
-# the default epsilon of 1e-10, RMSProp gives the same step whether epsilon sits inside the root or not.
+# the default epsilons, RMSProp with epsilon outside the root and Adam with the bias-corrected
+# textbook step differ from TensorFlow's by 1e-11 and 1e-6, below float32 resolution.
 # TensorFlow steps in float32. Adam divides by sqrt(v), which enlarges the gradient's rounding
-# error where an entry is near zero (measured up to 1e-6 after three steps), while a wrong formula
-# moves weights by 1e-3 or more.
+# error where an entry is near zero (measured up to 1e-6 after three steps). Each wrong variant
+# tried (epsilon moved, state started at 0, no bias correction) moves some weight by 0.02 or more.
 STEP_ATOL = 1e-5
 
 
@@ -314,8 +314,9 @@ def test_batch_descent_reaches_ridge_solution(iris):
     expected_weights, expected_biases = ridge_solution(x, y, RIDGE_L2)
     expected_loss, _, _ = linear_loss_and_gradient(x, y, expected_weights, expected_biases, RIDGE_L2)
 
-    # The slowest direction shrinks by 1 - 1.9 * lambda_min / L, about 0.983 per step, so
-    # 1500 steps leave 1e-11 of the start. What remains is float32 rounding, measured at 1.5e-6.
+    # The slowest direction shrinks by 1 - 1.9 * sigma_min / L per step (sigma_min is the Hessian's
+    # smallest eigenvalue), about 0.983, so 1500 steps leave 1e-11 of the start. What remains is
+    # float32 rounding, measured at 1.5e-6.
     with Trainer(ridge_config(learning_rate), iris) as trainer:
         history = fit(trainer, 1500)
         weights, biases = linear_parameters(trainer)
