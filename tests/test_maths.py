@@ -226,9 +226,6 @@ def test_every_optimizer_has_an_update_rule():
     assert set(UPDATE_RULES) == set(OPTIMIZERS)
 
 
-# The project's defaults for every optimiser, then options large enough to change the step. With
-# the default epsilons, RMSProp with epsilon outside the root and Adam with the bias-corrected
-# textbook step differ from TensorFlow's by 1e-11 and 1e-6, below float32 resolution.
 # TensorFlow steps in float32. Adam divides by sqrt(v), which enlarges the gradient's rounding
 # error where an entry is near zero (measured up to 1e-6 after three steps). Each wrong variant
 # tried (epsilon moved, state started at 0, no bias correction) moves some weight by 0.02 or more.
@@ -240,6 +237,9 @@ def optimizer_case(name, **changed):
     return pytest.param(name, changed, id=f"{name}-{label}")
 
 
+# The project's defaults for every optimiser, then options large enough to change the step. With
+# the default epsilons, RMSProp with epsilon outside the root and Adam with the bias-corrected
+# textbook step differ from TensorFlow's by about 1e-11 and 1e-6, within STEP_ATOL.
 OPTIMIZER_CASES = [optimizer_case(name) for name in OPTIMIZERS] + [
     optimizer_case("momentum", momentum=0.5),
     optimizer_case("adagrad", initial_accumulator_value=1.0),
