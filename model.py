@@ -39,8 +39,8 @@ class Model:
     """Handles to the ops of one built graph."""
 
     graph: tf.Graph
-    features: tf.Tensor  # placeholder [None, n_features], float32
-    labels: tf.Tensor  # placeholder [None, n_classes], float32 one-hot
+    features: tf.Tensor  # placeholder [None, n_features] of the build dtype (float32 by default)
+    labels: tf.Tensor  # placeholder [None, n_classes], one-hot, of the build dtype
     outputs: tf.Tensor  # the last dense layer, y-hat (logits for cross-entropy)
     probabilities: tf.Tensor  # softmax of the outputs
     predictions: tf.Tensor  # class index per row
@@ -61,15 +61,18 @@ class Model:
 class Network:
     """Dense layers whose variables are created once and applied to any input tensor."""
 
-    def __init__(self, config: ModelConfig, n_features: int, n_classes: int, seed: int):
+    def __init__(self, config: ModelConfig, n_features: int, n_classes: int, seed: int,
+                 dtype: tf.DType = tf.float32):
         widths = [n_features, *config.hidden_units, n_classes]
         self.activation = ACTIVATION_FUNCTIONS[config.activation]
         self.weights, self.biases = [], []
         for layer, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
             # Seeded per layer, so every optimiser starts from the same weights for one seed.
             init = tf1.glorot_uniform_initializer(seed=seed + layer)
-            self.weights.append(tf1.get_variable(f"layer{layer}/weights", [fan_in, fan_out], initializer=init))
-            self.biases.append(tf1.get_variable(f"layer{layer}/biases", [fan_out], initializer=tf1.zeros_initializer()))
+            self.weights.append(tf1.get_variable(f"layer{layer}/weights", [fan_in, fan_out], dtype,
+                                                 initializer=init))
+            self.biases.append(tf1.get_variable(f"layer{layer}/biases", [fan_out], dtype,
+                                                initializer=tf1.zeros_initializer()))
 
     def __call__(self, x: tf.Tensor) -> tf.Tensor:
         for weights, biases in zip(self.weights[:-1], self.biases[:-1]):
@@ -117,14 +120,18 @@ def steps_per_epoch(config: TrainConfig, n_train: int) -> int:
 
 
 def build_model(model_config: ModelConfig, train_config: TrainConfig,
-                n_features: int, n_classes: int, n_train: int, seed: int) -> Model:
-    """Build the network, loss terms, optimiser and training step into a new graph."""
+                n_features: int, n_classes: int, n_train: int, seed: int,
+                dtype: tf.DType = tf.float32) -> Model:
+    """Build the network, loss terms, optimiser and training step into a new graph.
+
+    `dtype` is the type of the inputs, weights and losses; tf.float64 serves gradient checks.
+    """
     graph = tf.Graph()
     graph.seed = seed
     with graph.as_default():
-        features = tf1.placeholder(tf.float32, [None, n_features], name="features")
-        labels = tf1.placeholder(tf.float32, [None, n_classes], name="labels")
-        network = Network(model_config, n_features, n_classes, seed)
+        features = tf1.placeholder(dtype, [None, n_features], name="features")
+        labels = tf1.placeholder(dtype, [None, n_classes], name="labels")
+        network = Network(model_config, n_features, n_classes, seed, dtype)
         outputs = network(features)
         terms = loss_terms(outputs, labels, network.weights, model_config)
         probabilities = tf.nn.softmax(outputs, name="probabilities")
@@ -133,8 +140,8 @@ def build_model(model_config: ModelConfig, train_config: TrainConfig,
 
         # The training rows live in the graph; each step slices its batch from the epoch's order.
         # The position in the epoch follows from global_step, which the checkpoint keeps.
-        train_x = _local_variable("train_features", tf.zeros([0, n_features]), [None, n_features])
-        train_y = _local_variable("train_labels", tf.zeros([0, n_classes]), [None, n_classes])
+        train_x = _local_variable("train_features", tf.zeros([0, n_features], dtype), [None, n_features])
+        train_y = _local_variable("train_labels", tf.zeros([0, n_classes], dtype), [None, n_classes])
         load_train_rows = tf.group(train_x.assign(features), train_y.assign(labels))
         order = _local_variable("epoch_order", tf.range(n_train), [n_train])
         epoch_order = tf1.placeholder(tf.int32, [n_train], name="epoch_order")
