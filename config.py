@@ -28,7 +28,10 @@ OPTIMIZER_OPTIONS: dict[str, dict[str, Any]] = {
 }
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 LOSSES = ("mse", "cross_entropy")
-DATASETS = ("iris",)
+# Bundled with scikit-learn (no download), or "csv" for a file named by data.path.
+DATASETS = ("iris", "wine", "breast_cancer", "csv")
+# Settings that only data.name: csv reads; their defaults mean "not set".
+CSV_ONLY_SETTINGS = ("path", "label_column", "features", "delimiter")
 
 
 # Value parsers: each takes the dotted key and the raw YAML value and returns the typed value.
@@ -129,6 +132,50 @@ def parse_batch_size(key: str, value: Any) -> int | str:
     return number
 
 
+def _stripped_text(value: Any) -> str | None:
+    """Return a YAML scalar as stripped non-empty text, or None if it is not one.
+
+    YAML reads a column name such as 2024 as a number, so numbers are taken as their text.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()
+
+
+def parse_optional_text(key: str, value: Any) -> str | None:
+    """Parse a file path or column name; null means not set."""
+    if value is None:
+        return None
+    text = _stripped_text(value)
+    if text is None:
+        raise _fail(key, value, "a non-empty text, or null for none")
+    return text
+
+
+def parse_feature_list(key: str, value: Any) -> tuple[str, ...] | None:
+    expected = "a list of distinct column names, such as [sepal_length, petal_length], or null for all numeric ones"
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not value:
+        raise _fail(key, value, expected)
+    names = tuple(_stripped_text(name) for name in value)
+    if None in names or len(set(names)) != len(names):
+        raise _fail(key, value, expected)
+    return names
+
+
+def parse_delimiter(key: str, value: Any) -> str:
+    """Parse one field separator character; the two characters \\t (as typed on a command line) mean a tab."""
+    expected = "one character such as ',', ';' or '\\t' (tab)"
+    if value == "\\t":
+        return "\t"
+    if not isinstance(value, str) or len(value) != 1 or value in "\"\r\n":
+        raise _fail(key, value, expected)
+    return value
+
+
 def parse_seed(key: str, value: Any) -> int:
     expected = "a whole number in [0, 2**31 - 1]"
     number = _to_int(key, value, expected)
@@ -160,11 +207,18 @@ def setting(default: Any, parse: Callable[[str, Any], Any] | None, doc: str) -> 
 
 @dataclass(frozen=True)
 class DataConfig:
-    name: str = setting("iris", one_of(DATASETS), "data set to train on")
+    name: str = setting("iris", one_of(DATASETS),
+                           "data set: iris, wine, breast_cancer (bundled with scikit-learn) or csv")
     test_size: float = setting(0.2, number_between(0.0, 1.0, low_open=True, high_open=True),
                                "share of rows held out for testing, stratified by class")
     validation_size: float = setting(0.0, number_between(0.0, 1.0, high_open=True),
                                      "share of the training rows held out for validation; 0 for none")
+    path: str | None = setting(None, parse_optional_text,
+                               "CSV file with a header row, relative to the current folder (csv only)")
+    label_column: str | None = setting(None, parse_optional_text, "name of the CSV column of class labels (csv only)")
+    features: tuple[str, ...] | None = setting(None, parse_feature_list,
+                                               "CSV columns to use as features; null for every numeric one (csv only)")
+    delimiter: str = setting(",", parse_delimiter, "CSV field separator, one character (csv only)")
 
 
 @dataclass(frozen=True)
@@ -303,6 +357,30 @@ def _parse_optimizer_options(optimizer: str, raw: Any) -> Mapping[str, Any]:
     return types.MappingProxyType(options)
 
 
+def check_data_settings(data: DataConfig) -> None:
+    """Raise InputError unless the CSV settings match data.name.
+
+    data.path and data.label_column are required for csv. For the bundled data sets every CSV
+    setting must keep its unset value, so a file path is never ignored without notice.
+    """
+    if data.name != "csv":
+        defaults = {item.name: item.default for item in dataclasses.fields(DataConfig)}
+        for name in CSV_ONLY_SETTINGS:
+            value = getattr(data, name)
+            if value != defaults[name]:
+                unset = "null" if defaults[name] is None else repr(defaults[name])
+                raise InputError(f"data.{name} is set to {config_to_dict(value)!r} but data.name is {data.name}; "
+                                 f"set data.name=csv to read a CSV file, or set data.{name} back to {unset}")
+        return
+    for name in ("path", "label_column"):
+        if getattr(data, name) is None:
+            raise InputError(f"missing setting data.{name}: data.name=csv needs it, "
+                             f"such as --set data.path=flowers.csv --set data.label_column=species")
+    if data.features is not None and data.label_column in data.features:
+        raise InputError(f"invalid value {list(data.features)!r} for data.features: it contains the label column "
+                         f"{data.label_column!r}; remove it from the list")
+
+
 def parse_config(raw: Mapping[str, Any]) -> Config:
     """Validate a nested dict of settings (defaults already merged in) into a Config."""
     for key in raw:
@@ -313,6 +391,7 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
     train = sections["train"]
     options = _parse_optimizer_options(train.optimizer, raw.get("train", {}).get("optimizer_options"))
     sections["train"] = dataclasses.replace(train, optimizer_options=options)
+    check_data_settings(sections["data"])
     return Config(seed=seed, **sections)
 
 

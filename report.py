@@ -38,9 +38,13 @@ def header_lines(config: Config, dataset: Dataset) -> list[str]:
     n_train = len(dataset.x_train)
     widths = [dataset.n_features, *model.hidden_units, dataset.n_classes]
     hidden = f"{model.activation} hidden layers" if model.hidden_units else "linear model, no hidden layer"
+    source = dataset.name
+    if dataset.name == "csv":
+        source = f"{config.data.path} (label column {config.data.label_column!r})"
     return [
-        f"data       {dataset.name}: {n_train} train rows, {len(dataset.x_test)} test rows, "
+        f"data       {source}: {n_train} train rows, {len(dataset.x_test)} test rows, "
         f"{dataset.n_features} features, {dataset.n_classes} classes",
+        "classes    " + ", ".join(f"{index}={name!r}" for index, name in enumerate(dataset.class_names)),
         f"network    {'-'.join(map(str, widths))} dense, {hidden}, linear output layer",
         f"loss       {model.loss} + l2 term (l2={model.l2:g})",
         f"optimizer  {describe_optimizer(config)}",

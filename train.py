@@ -1,8 +1,9 @@
-"""Train a dense network on Iris with gradient descent, as set in config.yaml.
+"""Train a dense network with gradient descent on Iris, Wine, Breast Cancer or a CSV file, as set in config.yaml.
 
 Usage:
     python train.py
     python train.py --config configs/adam.yaml --set train.epochs=500 --name adam-500
+    python train.py --set data.name=csv --set data.path=flowers.csv --set data.label_column=species
 
 Each run writes a new folder runs/<name>/ with the resolved config.yaml, history.csv and
 metrics.json. Exit status: 0 on success, 1 if the loss diverges, 2 on invalid input.
@@ -38,14 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging()
     config = resolve_config(args.config, args.overrides)
+    # Loaded before TensorFlow is imported, so a bad data file is reported without waiting for the import.
+    from data import load_dataset
+    dataset = load_dataset(config.data, config.seed)
     import_tensorflow(args.verbose)
 
     import runs
-    from data import load_dataset
     from report import EpochLogger, final_metrics, header_lines, summary_lines
     from training import DivergedError, Trainer, check_config_fits_data, fit
 
-    dataset = load_dataset(config.data, config.seed)
     check_config_fits_data(config, dataset)
     run_dir = runs.create_run_dir(args.runs_dir, args.name, config)
     runs.write_config(run_dir, config)
