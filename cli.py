@@ -7,6 +7,7 @@ Entry scripts call `import_tensorflow` before importing the training code, so th
 import argparse
 import logging
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -93,6 +94,9 @@ def _import_with_stderr_captured():
 
 def run_main(main: Callable[[Sequence[str] | None], int]) -> None:
     """Run an entry script's main and exit with its status; bad input exits 2 with one line."""
+    if hasattr(signal, "SIGPIPE"):
+        # End quietly when the reader of the output goes away, as in `python train.py | head`.
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         status = main(None)
     except InputError as error:
