@@ -10,7 +10,6 @@ import csv
 import io
 import logging
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -119,16 +118,7 @@ def train_plan(plan: Plan, dataset: Dataset) -> list[RunResult]:
 
 def create_compare_dir(runs_dir: Path, name: str | None, plan: Plan) -> Path:
     """Create a new folder `<date>-<time>-<command>` (or `name`) in `runs_dir`, never an existing one."""
-    if name is not None:
-        return runs.create_run_dir(runs_dir, name, plan.base)
-    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{plan.command}"
-    for attempt in range(1, 1000):
-        candidate = stem if attempt == 1 else f"{stem}-{attempt}"
-        # NOTE: another process may take the name between this check and the mkdir. create_run_dir
-        # then fails with "already exists" and overwrites nothing.
-        if not (runs_dir / candidate).exists():
-            return runs.create_run_dir(runs_dir, candidate, plan.base)
-    raise InputError(f"too many comparisons named {stem}* in {runs_dir}; pass --name")
+    return runs.create_run_dir(runs_dir, name, plan.command)
 
 
 def histories_csv(results: Sequence[RunResult]) -> str:

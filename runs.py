@@ -20,8 +20,11 @@ from training import HISTORY_COLUMNS
 DEFAULT_RUNS_DIR = Path("runs")
 
 
-def create_run_dir(runs_dir: Path, name: str | None, config: Config) -> Path:
-    """Create and return a new run folder; a chosen name that exists is an error, never reused."""
+def create_run_dir(runs_dir: Path, name: str | None, label: str) -> Path:
+    """Create and return a new run folder; a chosen name that exists is an error, never reused.
+
+    Without `name` the folder is `<date>-<time>-<label>`, with a counter added if that exists.
+    """
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -36,7 +39,7 @@ def create_run_dir(runs_dir: Path, name: str | None, config: Config) -> Path:
             raise InputError(f"run folder {path} already exists; choose another --name") from None
         return path
 
-    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.train.optimizer}"
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{label}"
     for attempt in range(1, 1000):
         path = runs_dir / (stem if attempt == 1 else f"{stem}-{attempt}")
         try:
@@ -51,12 +54,19 @@ def replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Call `write` on a temporary path in the same folder, then rename it to `path`."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(handle)
+    os.chmod(temporary, 0o666 & ~_current_umask())  # mkstemp creates 0600; give the usual file mode
     try:
         write(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: Path, text: str) -> None:

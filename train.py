@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from training import DivergedError, Trainer, check_config_fits_data, fit
 
     check_config_fits_data(config, dataset)
-    run_dir = runs.create_run_dir(args.runs_dir, args.name, config)
+    run_dir = runs.create_run_dir(args.runs_dir, args.name, config.train.optimizer)
     runs.write_config(run_dir, config)
     for line in header_lines(config, dataset) + [f"run folder {run_dir}"]:
         log.info(line)
