@@ -184,6 +184,30 @@ def parse_seed(key: str, value: Any) -> int:
     return number
 
 
+@dataclass(frozen=True)
+class EarlyStoppingConfig:
+    """When to stop on the validation loss; patience 0 turns early stopping off."""
+
+    patience: int = 0  # epochs without an improvement before training stops
+    min_delta: float = 0.0  # an improvement is a validation loss below best - min_delta
+
+
+def parse_early_stopping(key: str, value: Any) -> EarlyStoppingConfig:
+    expected = "a mapping such as {patience: 20, min_delta: 0.001}; patience 0 turns it off"
+    if not isinstance(value, Mapping):
+        raise _fail(key, value, expected)
+    names = [item.name for item in dataclasses.fields(EarlyStoppingConfig)]
+    for name in value:
+        if name not in names:
+            raise InputError(f"unknown setting {key}.{name}: {key} accepts {', '.join(names)}")
+    values = {}
+    if "patience" in value:
+        values["patience"] = integer_at_least(0)(f"{key}.patience", value["patience"])
+    if "min_delta" in value:
+        values["min_delta"] = number_between(0.0)(f"{key}.min_delta", value["min_delta"])
+    return EarlyStoppingConfig(**values)
+
+
 # Ranges of the optimiser options, in the units of the tf.compat.v1.train classes.
 OPTION_PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "momentum": number_between(0.0),
@@ -241,6 +265,13 @@ class TrainConfig:
     optimizer_options: Mapping[str, Any] = setting(
         types.MappingProxyType({}), None, "keyword options of the optimiser class")
     log_every: int = setting(100, integer_at_least(1), "epochs between log lines")
+    checkpoint_every: int = setting(0, integer_at_least(0),
+                                    "epochs between checkpoints while training; 0 saves only at the end")
+    keep_checkpoints: int = setting(3, integer_at_least(1), "how many of the latest checkpoints to keep")
+    early_stopping: EarlyStoppingConfig = setting(
+        EarlyStoppingConfig(), parse_early_stopping,
+        "{patience, min_delta}: stop once validation_loss has not improved by more than min_delta "
+        "for patience epochs; patience 0 is off")
 
 
 @dataclass(frozen=True)
@@ -392,7 +423,15 @@ def parse_config(raw: Mapping[str, Any]) -> Config:
     options = _parse_optimizer_options(train.optimizer, raw.get("train", {}).get("optimizer_options"))
     sections["train"] = dataclasses.replace(train, optimizer_options=options)
     check_data_settings(sections["data"])
+    check_early_stopping(sections["train"], sections["data"])
     return Config(seed=seed, **sections)
+
+
+def check_early_stopping(train: TrainConfig, data: DataConfig) -> None:
+    """Raise InputError when early stopping is on without validation rows to watch."""
+    if train.early_stopping.patience > 0 and data.validation_size == 0:
+        raise InputError(f"train.early_stopping.patience={train.early_stopping.patience} needs validation rows, "
+                         f"but data.validation_size is 0; set data.validation_size, such as 0.2")
 
 
 def config_to_dict(config: Any) -> Any:

@@ -56,6 +56,18 @@ class Model:
     train_step: tf.Operation  # one update on the next batch of the epoch, no feeds
     batch_terms: LossTerms  # on the batch of the current step
     init_op: tf.Operation
+    checkpoint: "CheckpointOps"
+    weight_summary: tf.Tensor  # serialized Summary: a histogram of each weight and bias variable
+
+
+@dataclass(frozen=True)
+class CheckpointOps:
+    """Savers of the training state, and ops on its in-graph best copy for early stopping."""
+
+    saver: tf1.train.Saver  # weights, biases, optimiser slots and global_step; deletes the oldest files
+    best_saver: tf1.train.Saver  # saves the best copy under the original names, so `saver` can restore it
+    keep_best: tf.Operation  # copies the training state into the best copy
+    restore_best: tf.Operation  # copies the best copy back into the training state
 
 
 class Network:
@@ -110,6 +122,24 @@ def _local_variable(name: str, initial_value, shape) -> tf.Variable:
                         collections=[tf1.GraphKeys.LOCAL_VARIABLES])
 
 
+def add_checkpoint_ops(keep_checkpoints: int) -> CheckpointOps:
+    """Build the savers and the best-copy ops over every global variable of the default graph.
+
+    The best copy lives in local variables, so `saver` never writes it. `best_saver` writes it
+    under the names of the variables it copies.
+    """
+    variables = tf1.global_variables()
+    copies = [_local_variable(f"best/{variable.op.name}", tf.zeros(variable.shape, variable.dtype), variable.shape)
+              for variable in variables]
+    return CheckpointOps(
+        saver=tf1.train.Saver(variables, max_to_keep=keep_checkpoints, save_relative_paths=True),
+        best_saver=tf1.train.Saver({variable.op.name: copy for variable, copy in zip(variables, copies)},
+                                   max_to_keep=None, save_relative_paths=True),
+        keep_best=tf.group(*[copy.assign(variable) for variable, copy in zip(variables, copies)]),
+        restore_best=tf.group(*[variable.assign(copy) for variable, copy in zip(variables, copies)]),
+    )
+
+
 def batch_size_of(config: TrainConfig, n_train: int) -> int:
     return n_train if config.batch_size == "full" else int(config.batch_size)
 
@@ -158,6 +188,12 @@ def build_model(model_config: ModelConfig, train_config: TrainConfig,
         optimizer = make_optimizer(train_config)
         train_step = optimizer.minimize(batch_terms.loss, global_step=global_step)
 
+        # After the optimiser, so that checkpoints hold its slot variables (Adam's moments ...) too.
+        checkpoint = add_checkpoint_ops(train_config.keep_checkpoints)
+        # Tagged histogram/<variable>, because a summary op named like its variable would get a _1 suffix.
+        weight_summary = tf1.summary.merge([tf1.summary.histogram(f"histogram/{variable.op.name}", variable)
+                                            for variable in network.weights + network.biases])
+
         # Created after the optimiser, so its slot variables (Adam's moments ...) are initialised too.
         init_op = tf.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
 
@@ -167,4 +203,5 @@ def build_model(model_config: ModelConfig, train_config: TrainConfig,
         weights=tuple(network.weights), biases=tuple(network.biases), optimizer=optimizer,
         global_step=global_step, load_train_rows=load_train_rows, epoch_order=epoch_order,
         start_epoch=start_epoch, train_step=train_step, batch_terms=batch_terms, init_op=init_op,
+        checkpoint=checkpoint, weight_summary=weight_summary,
     )

@@ -56,9 +56,18 @@ def header_lines(config: Config, dataset: Dataset) -> list[str]:
 def epoch_line(record: dict, epochs: int) -> str:
     """Format one history row as a fixed-width line of key=value fields."""
     width = len(str(epochs))
-    return (f"epoch {record['epoch']:>{width}}/{epochs} loss={record['loss']:.6f} "
+    line = (f"epoch {record['epoch']:>{width}}/{epochs} loss={record['loss']:.6f} "
             f"data_loss={record['data_loss']:.6f} l2_loss={record['l2_loss']:.6f} "
             f"train_accuracy={record['train_accuracy']:.4f} test_accuracy={record['test_accuracy']:.4f}")
+    if "validation_loss" in record:
+        line += (f" validation_loss={record['validation_loss']:.6f}"
+                 f" validation_accuracy={record['validation_accuracy']:.4f}")
+    return line
+
+
+def is_log_epoch(epoch: int, first_epoch: int, epochs: int, log_every: int) -> bool:
+    """Return True for the first epoch, every `log_every`-th epoch and the last one."""
+    return epoch in (first_epoch, epochs) or epoch % log_every == 0
 
 
 class EpochLogger(Callback):
@@ -68,8 +77,7 @@ class EpochLogger(Callback):
         self.epochs, self.log_every, self.first_epoch = epochs, log_every, first_epoch
 
     def on_epoch_end(self, trainer, record: dict) -> bool:
-        epoch = record["epoch"]
-        if epoch in (self.first_epoch, self.epochs) or epoch % self.log_every == 0:
+        if is_log_epoch(record["epoch"], self.first_epoch, self.epochs, self.log_every):
             log.info(epoch_line(record, self.epochs))
         return False
 
@@ -107,13 +115,31 @@ def summary_lines(metrics: dict, class_names: tuple[str, ...]) -> list[str]:
         f"test accuracy {metrics['test_accuracy']:.4f} (train accuracy {metrics['train_accuracy']:.4f}, "
         f"loss {metrics['loss']:.6f})",
         "confusion matrix on the test rows (rows: true class, columns: predicted class)",
-        " " * width + "".join(f"{name:>{width}}" for name in class_names),
     ]
-    for name, row in zip(class_names, metrics["confusion_matrix"]):
-        lines.append(f"{name:<{width}}" + "".join(f"{count:>{width}}" for count in row))
+    lines += confusion_lines(metrics["confusion_matrix"], class_names, width)
     lines.append(f"{'class':<{width}}{'precision':>{width}}{'recall':>{width}}{'support':>{width}}")
     for name in class_names:
         scores = metrics["per_class"][name]
         lines.append(f"{name:<{width}}{scores['precision']:>{width}.4f}{scores['recall']:>{width}.4f}"
                      f"{scores['support']:>{width}}")
+    return lines
+
+
+def confusion_lines(matrix, class_names: tuple[str, ...], width: int) -> list[str]:
+    """Render a confusion matrix with true classes as rows and predicted classes as columns."""
+    lines = [" " * width + "".join(f"{name:>{width}}" for name in class_names)]
+    for name, row in zip(class_names, matrix):
+        lines.append(f"{name:<{width}}" + "".join(f"{count:>{width}}" for count in row))
+    return lines
+
+
+def saving_lines(config: Config) -> list[str]:
+    """Describe checkpointing and early stopping, the settings that decide what a run saves."""
+    train = config.train
+    every = f"every {train.checkpoint_every} epochs and " if train.checkpoint_every else ""
+    lines = [f"checkpoint {every}at the end, keeping the latest {train.keep_checkpoints}"]
+    stopping = train.early_stopping
+    if stopping.patience:
+        lines.append(f"early stop when validation_loss has not improved by more than {stopping.min_delta:g} "
+                     f"for {stopping.patience} epochs; the best epoch's weights are saved")
     return lines

@@ -1,24 +1,27 @@
-"""Train a dense network with gradient descent on Iris, Wine, Breast Cancer or a CSV file, as set in config.yaml.
+"""Train a dense network on Iris with gradient descent, as set in config.yaml.
 
 Usage:
     python train.py
     python train.py --config configs/adam.yaml --set train.epochs=500 --name adam-500
-    python train.py --set data.name=csv --set data.path=flowers.csv --set data.label_column=species
+    python train.py --resume runs/adam-500 --set train.epochs=1000
 
-Each run writes a new folder runs/<name>/ with the resolved config.yaml, history.csv and
-metrics.json. Exit status: 0 on success, 1 if the loss diverges, 2 on invalid input.
+Each run writes a new folder runs/<name>/ with the resolved config.yaml, history.csv,
+metrics.json, curves.png, model.json, checkpoints/ and TensorBoard event files. --resume
+continues a run in its own folder from its latest checkpoint. SIGINT (Ctrl-C) or SIGTERM stops
+training after the current epoch and saves everything so far. Exit status: 0 on success, 1 if
+the loss diverges, 2 on invalid input, 130 when stopped by a signal.
 """
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from cli import ArgumentParser, add_config_arguments, configure_logging, import_tensorflow, run_main, settings_help
+from cli import (DEFAULT_CONFIG, ArgumentParser, add_config_arguments, configure_logging, import_tensorflow,
+                 run_main, settings_help)
 from config import resolve_config
-
-log = logging.getLogger("descent")
+from errors import InputError
+from resume import resolve_resume_config
 
 
 def parse_args(argv: Sequence[str] | None):
@@ -30,47 +33,50 @@ def parse_args(argv: Sequence[str] | None):
     )
     add_config_arguments(parser)
     parser.add_argument("--name", help="name of the new run folder (default: date, time and optimizer)")
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR",
-                        help="folder that holds the run folders (default: runs)")
+    parser.add_argument("--runs-dir", type=Path, metavar="DIR",
+                        help="folder that contains the run folders (default: runs)")
+    parser.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                        help="continue this run folder from its latest checkpoint, with its config.yaml; "
+                             "--set may change only train.epochs, log_every, checkpoint_every, keep_checkpoints "
+                             "and early_stopping.patience")
+    parser.set_defaults(config=None)  # None: no --config given, which --resume requires
     return parser.parse_args(argv)
+
+
+def check_resume_arguments(args) -> None:
+    if args.resume is None:
+        return
+    for flag, value in (("--config", args.config), ("--name", args.name), ("--runs-dir", args.runs_dir)):
+        if value is not None:
+            raise InputError(f"{flag} cannot be combined with --resume, because a resumed run keeps its folder "
+                             f"and its config.yaml; change settings with --set")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     configure_logging()
-    config = resolve_config(args.config, args.overrides)
+    check_resume_arguments(args)
+    if args.resume is None:
+        config = resolve_config(args.config or DEFAULT_CONFIG, args.overrides)
+    else:
+        config = resolve_resume_config(args.resume, args.overrides)
     # Loaded before TensorFlow is imported, so a bad data file is reported without waiting for the import.
     from data import load_dataset
+
     dataset = load_dataset(config.data, config.seed)
     import_tensorflow(args.verbose)
 
-    import runs
-    from report import EpochLogger, final_metrics, header_lines, summary_lines
-    from training import DivergedError, Trainer, check_config_fits_data, fit
+    import runner
+    from runs import DEFAULT_RUNS_DIR
 
-    check_config_fits_data(config, dataset)
-    run_dir = runs.create_run_dir(args.runs_dir, args.name, config.train.optimizer)
-    runs.write_config(run_dir, config)
-    for line in header_lines(config, dataset) + [f"run folder {run_dir}"]:
-        log.info(line)
-
-    epochs = config.train.epochs
-    with Trainer(config, dataset) as trainer:
-        try:
-            history = fit(trainer, epochs, callbacks=[EpochLogger(epochs, config.train.log_every)])
-        except DivergedError as error:
-            runs.write_history(run_dir, error.history)
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        probabilities = trainer.predict_probabilities(dataset.x_test)
-        metrics = final_metrics(dataset, probabilities, history, trainer.global_step())
-
-    runs.write_history(run_dir, history)
-    runs.write_metrics(run_dir, metrics)
-    for line in summary_lines(metrics, dataset.class_names):
-        log.info(line)
-    log.info(f"saved      {run_dir}/config.yaml, history.csv, metrics.json")
-    return 0
+    try:
+        if args.resume is not None:
+            return runner.resume_run(args.resume, config, dataset)
+        status, _ = runner.train_new_run(config, dataset, args.runs_dir or DEFAULT_RUNS_DIR, args.name)
+        return status
+    except KeyboardInterrupt:
+        print("error: aborted by a second signal; the run folder keeps the files saved before it", file=sys.stderr)
+        return runner.EXIT_STOPPED
 
 
 if __name__ == "__main__":

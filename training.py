@@ -20,6 +20,14 @@ from model import Model, build_model, steps_per_epoch
 tf1 = tf.compat.v1
 
 HISTORY_COLUMNS = ("epoch", "loss", "data_loss", "l2_loss", "train_accuracy", "test_accuracy", "seconds")
+VALIDATION_COLUMNS = ("validation_loss", "validation_accuracy")  # recorded when there are validation rows
+
+
+def history_columns(history: Sequence[dict]) -> tuple[str, ...]:
+    """Return the columns of a history: HISTORY_COLUMNS, plus the validation ones before seconds."""
+    if not history or VALIDATION_COLUMNS[0] not in history[0]:
+        return HISTORY_COLUMNS
+    return HISTORY_COLUMNS[:-1] + VALIDATION_COLUMNS + HISTORY_COLUMNS[-1:]
 
 
 class DivergedError(Exception):
@@ -110,9 +118,69 @@ class Trainer:
         """Evaluate the train and test rows after an epoch into one history row."""
         train = self.evaluate(self.dataset.x_train, self.dataset.y_train)
         test = self.evaluate(self.dataset.x_test, self.dataset.y_test)
-        return {"epoch": epoch, "loss": train["loss"], "data_loss": train["data_loss"],
-                "l2_loss": train["l2_loss"], "train_accuracy": train["accuracy"],
-                "test_accuracy": test["accuracy"], "seconds": seconds}
+        record = {"epoch": epoch, "loss": train["loss"], "data_loss": train["data_loss"],
+                  "l2_loss": train["l2_loss"], "train_accuracy": train["accuracy"],
+                  "test_accuracy": test["accuracy"], "seconds": seconds}
+        if len(self.dataset.x_validation):
+            validation = self.evaluate(self.dataset.x_validation, self.dataset.y_validation)
+            record["validation_loss"] = validation["loss"]
+            record["validation_accuracy"] = validation["accuracy"]
+        return record
+
+    # Checkpoints: the savers write every global variable (weights, biases, optimiser slots,
+    # global_step); the training rows and the epoch order are set again by each session.
+
+    def save_checkpoint(self, prefix: str) -> str:
+        """Save the training state to `prefix` and rotate out checkpoints beyond train.keep_checkpoints."""
+        return self.model.checkpoint.saver.save(self.session, prefix, write_meta_graph=False)
+
+    def restore_checkpoint(self, prefix: str) -> None:
+        check_checkpoint_matches(prefix, self.model)
+        self.model.checkpoint.saver.restore(self.session, prefix)
+
+    def recover_checkpoints(self, prefixes: Sequence[str]) -> None:
+        """Resume rotating the checkpoints a previous session saved, oldest first."""
+        self.model.checkpoint.saver.recover_last_checkpoints(list(prefixes))
+
+    def keep_best(self) -> None:
+        """Copy the training state into the in-graph best copy."""
+        self.session.run(self.model.checkpoint.keep_best)
+
+    def restore_best(self) -> None:
+        """Make the best copy the training state, as if training had ended at that epoch."""
+        self.session.run(self.model.checkpoint.restore_best)
+
+    def save_best(self, prefix: str) -> str:
+        """Save the best copy to `prefix`, in the format that `restore_checkpoint` reads."""
+        return self.model.checkpoint.best_saver.save(self.session, prefix, write_meta_graph=False,
+                                                     write_state=False)
+
+    def restore_best_copy(self, prefix: str) -> None:
+        """Load a checkpoint saved by `save_best` into the best copy, leaving the training state."""
+        self.model.checkpoint.best_saver.restore(self.session, prefix)
+
+    def weight_summary(self) -> bytes:
+        """Return a serialized Summary with a histogram of every weight and bias."""
+        return self.session.run(self.model.weight_summary)
+
+
+def check_checkpoint_matches(prefix: str, model: Model) -> None:
+    """Raise InputError unless the checkpoint contains every saved variable of `model`, shaped alike.
+
+    The Saver does not compare shapes, because a resource variable takes the shape stored in the
+    file. A checkpoint of other layer widths would otherwise load without an error.
+    """
+    try:
+        saved = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
+    except (tf.errors.OpError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0]
+        raise InputError(f"cannot read checkpoint {prefix}: {reason}") from None
+    for variable in model.graph.get_collection(tf1.GraphKeys.GLOBAL_VARIABLES):
+        name, shape = variable.op.name, variable.shape.as_list()
+        if saved.get(name) != shape:
+            found = "missing" if name not in saved else f"of shape {saved[name]}"
+            raise InputError(f"checkpoint {prefix} does not match the network of config.yaml: variable {name} "
+                             f"of shape {shape} is {found} in the checkpoint; was config.yaml edited?")
 
 
 class Callback:
