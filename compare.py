@@ -97,7 +97,7 @@ def build_parser() -> ArgumentParser:
         "Each method's optimizer, learning rate, batch size and options come from the method table; the "
         "method table's epochs apply unless --set train.epochs or --epochs is given.")
     optimizers.add_argument("--methods", type=Path, default=DEFAULT_METHOD_TABLE, metavar="PATH",
-                            help="YAML method table (default: configs/compare-optimizers.yaml)")
+                            help="YAML method table (default: configs/compare/optimizers.yaml)")
     rates = add_command(
         commands, "learning-rates", "one optimiser across learning rates",
         "The optimiser, batch size and epochs come from the config file and --set; each rate replaces "

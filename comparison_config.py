@@ -21,7 +21,7 @@ from errors import InputError
 log = logging.getLogger("descent")
 
 COMMANDS = ("optimizers", "learning-rates", "seeds")
-DEFAULT_METHOD_TABLE = PROJECT_DIR / "configs" / "compare-optimizers.yaml"
+DEFAULT_METHOD_TABLE = PROJECT_DIR / "configs" / "compare" / "optimizers.yaml"
 DEFAULT_RATES = (0.01, 0.1, 1.0, 10.0)
 DEFAULT_SEED_COUNT = 20
 DEFAULT_TARGET_ACCURACY = 0.95
