@@ -5,8 +5,12 @@ for evaluation and prediction. Training reads the training rows from variables l
 per session, so each step needs no feed: a step gathers its batch by index from the epoch's
 shuffled order. This avoids copying the batch from Python at every step, which dominates the
 time of a small network. Nothing here opens a Session.
+
+`train_epochs` goes further: one Session call runs many epochs in a tf.while_loop and returns
+the history metrics of each epoch, computed in the graph on the stored train and test rows.
 """
 
+import contextlib
 from dataclasses import dataclass
 
 import tensorflow as tf
@@ -23,6 +27,10 @@ OPTIMIZER_CLASSES = {
     "adam": tf1.train.AdamOptimizer,
 }
 ACTIVATION_FUNCTIONS = {"sigmoid": tf.sigmoid, "tanh": tf.tanh, "relu": tf.nn.relu}
+
+# An epoch of at most this many full batches is built as a sequence of updates rather than an
+# inner while_loop, whose bookkeeping costs about a tenth of an update of this network.
+MAX_UNROLLED_BATCHES = 8
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,11 @@ class Model:
     start_epoch: tf.Operation  # stores epoch_order as the row order of the coming epoch
     train_step: tf.Operation  # one update on the next batch of the epoch, no feeds
     batch_terms: LossTerms  # on the batch of the current step
+    load_test_rows: tf.Operation  # stores the fed rows as the test set
+    epoch_metrics: tf.Tensor  # [len(EPOCH_METRICS)]: the history metrics on the stored rows, no feeds
+    epoch_orders: tf.Tensor  # placeholder [epochs, n_train], int32: the row order of each coming epoch
+    train_epochs: tf.Tensor  # [epochs run, len(EPOCH_METRICS)]: one epoch per row of epoch_orders
+    restore_snapshot: tf.Operation  # resets the training state to the start of the last train_epochs
     init_op: tf.Operation
 
 
@@ -71,10 +84,16 @@ class Network:
             self.weights.append(tf1.get_variable(f"layer{layer}/weights", [fan_in, fan_out], initializer=init))
             self.biases.append(tf1.get_variable(f"layer{layer}/biases", [fan_out], initializer=tf1.zeros_initializer()))
 
-    def __call__(self, x: tf.Tensor) -> tf.Tensor:
-        for weights, biases in zip(self.weights[:-1], self.biases[:-1]):
-            x = self.activation(tf.matmul(x, weights) + biases)
-        return tf.matmul(x, self.weights[-1]) + self.biases[-1]
+    def __call__(self, x: tf.Tensor, parameters: tuple | None = None) -> tf.Tensor:
+        """Apply the layers to x, with the variables or with `parameters` from `read()`."""
+        weights, biases = parameters or (self.weights, self.biases)
+        for layer_weights, layer_biases in zip(weights[:-1], biases[:-1]):
+            x = self.activation(tf.nn.bias_add(tf.matmul(x, layer_weights), layer_biases))
+        return tf.nn.bias_add(tf.matmul(x, weights[-1]), biases[-1])
+
+    def read(self) -> tuple[list, list]:
+        """Read every weight and bias once; each use of a variable itself is a read of its own."""
+        return [w.value() for w in self.weights], [b.value() for b in self.biases]
 
 
 def loss_terms(outputs: tf.Tensor, labels: tf.Tensor, weights: list, config: ModelConfig) -> LossTerms:
@@ -93,8 +112,52 @@ def loss_terms(outputs: tf.Tensor, labels: tf.Tensor, weights: list, config: Mod
 
 
 def accuracy_of(outputs: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-    hits = tf.equal(tf.argmax(outputs, axis=1), tf.argmax(labels, axis=1))
+    return class_accuracy(outputs, tf.argmax(labels, axis=1))
+
+
+def class_accuracy(outputs: tf.Tensor, classes: tf.Tensor) -> tf.Tensor:
+    """Return the share of rows whose largest output is at the index in `classes` (int64)."""
+    hits = tf.equal(tf.argmax(outputs, axis=1), classes)
     return tf.reduce_mean(tf.cast(hits, tf.float32))
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """Rows kept in graph variables, read once per Session call."""
+
+    features: tf.Tensor
+    labels: tf.Tensor  # one-hot
+    classes: tf.Tensor  # int64 class index per row, computed once rather than in every epoch
+
+
+def read_rows(features: tf.Variable, labels: tf.Variable, n_rows: int | None = None) -> StoredRows:
+    """Read stored rows; `n_rows` gives them a static shape, which simplifies their gradients."""
+    x, y = features.value(), labels.value()
+    if n_rows is not None:
+        x, y = tf.reshape(x, [n_rows, x.shape[1]]), tf.reshape(y, [n_rows, y.shape[1]])
+    return StoredRows(features=x, labels=y, classes=tf.argmax(y, axis=1))
+
+
+# Columns of `epoch_metrics` and `train_epochs`: loss terms and accuracy on the training rows,
+# then accuracy on the test rows.
+EPOCH_METRICS = ("loss", "data_loss", "l2_loss", "train_accuracy", "test_accuracy")
+
+
+def metrics_row(terms: LossTerms, outputs: tf.Tensor, test_outputs: tf.Tensor,
+                train: StoredRows, test: StoredRows) -> tf.Tensor:
+    """Stack the EPOCH_METRICS from the loss terms and outputs on the training rows and test rows."""
+    values = {"loss": terms.loss, "data_loss": terms.data_loss, "l2_loss": terms.l2_loss,
+              "train_accuracy": class_accuracy(outputs, train.classes),
+              "test_accuracy": class_accuracy(test_outputs, test.classes)}
+    return tf.stack([values[name] for name in EPOCH_METRICS])
+
+
+def epoch_metrics_of(network: Network, train: StoredRows, test: StoredRows, config: ModelConfig) -> tf.Tensor:
+    """Build the EPOCH_METRICS of the network on the stored train and test rows."""
+    parameters = network.read()
+    outputs = network(train.features, parameters)
+    terms = loss_terms(outputs, train.labels, parameters[0], config)
+    return metrics_row(terms, outputs, network(test.features, parameters), train, test)
 
 
 def make_optimizer(config: TrainConfig) -> tf1.train.Optimizer:
@@ -114,6 +177,161 @@ def batch_size_of(config: TrainConfig, n_train: int) -> int:
 def steps_per_epoch(config: TrainConfig, n_train: int) -> int:
     """Return the number of updates in one pass over `n_train` rows; the last batch may be short."""
     return -(-n_train // batch_size_of(config, n_train))
+
+
+@contextlib.contextmanager
+def v1_control_flow():
+    """Build tf.while_loop as v1 control flow (Enter, Merge, Switch ops), then restore the setting.
+
+    Measured with TensorFlow 2.21 on 2 CPU cores (bench/): with v2 control flow, a While op
+    whose body is a function, an update took up to 1.2 times as long, most at batch size 1.
+    """
+    was_v2 = tf1.control_flow_v2_enabled()
+    tf1.disable_control_flow_v2()
+    try:
+        yield
+    finally:
+        if was_v2:
+            tf1.enable_control_flow_v2()
+
+
+@dataclass(frozen=True)
+class EpochsLoop:
+    epoch_orders: tf.Tensor
+    train_epochs: tf.Tensor
+    restore_snapshot: tf.Operation
+
+
+@dataclass(frozen=True)
+class LoopParts:
+    """What the epoch loops are built from: the network, its update rule and the stored rows."""
+
+    network: Network
+    optimizer: tf1.train.Optimizer
+    global_step: tf.Variable
+    train: StoredRows
+    test: StoredRows
+    config: ModelConfig
+
+
+def _update(parts: LoopParts, features, labels) -> tf.Operation:
+    """Build one update on a batch in which every gradient is computed first.
+
+    The explicit dependency orders every update after every gradient, so that no gradient
+    can see weights that this update has already changed, whatever order the executor picks.
+    """
+    weights, biases = parameters = parts.network.read()
+    terms = loss_terms(parts.network(features, parameters), labels, weights, parts.config)
+    gradients = tf.gradients(terms.loss, weights + biases)
+    variables = parts.network.weights + parts.network.biases
+    with tf.control_dependencies(gradients):
+        return parts.optimizer.apply_gradients(zip(gradients, variables))
+
+
+def _mini_batch_epoch(parts: LoopParts, batch_size: int):
+    """Return the body of an epoch of several batches: its updates, then its metrics."""
+    n_train = parts.train.features.shape[0]
+    full_batches, last_rows = divmod(n_train, batch_size)
+
+    def update_on(order, first_row, rows: int):
+        # A slice of static size gives the batch a static shape, so its gradient needs no shape ops.
+        indices = tf.slice(order, [first_row], [rows])
+        return _update(parts, tf.gather(parts.train.features, indices), tf.gather(parts.train.labels, indices))
+
+    def train_step(order, step):
+        with tf.control_dependencies([update_on(order, step * batch_size, batch_size)]):
+            return step + 1
+
+    def epoch_body(order):
+        if full_batches <= MAX_UNROLLED_BATCHES:
+            done = tf.no_op()
+            for step in range(full_batches):
+                with tf.control_dependencies([done]):
+                    done = update_on(order, step * batch_size, batch_size)
+        else:
+            done = tf.while_loop(lambda step: step < full_batches, lambda step: train_step(order, step),
+                                 [tf.constant(0)], parallel_iterations=1)[0]
+        if last_rows:  # the shorter last batch
+            with tf.control_dependencies([done]):
+                done = update_on(order, full_batches * batch_size, last_rows)
+        with tf.control_dependencies([done]):
+            # One increment per epoch costs less than one per update; nothing reads it in between.
+            done = parts.global_step.assign_add(full_batches + (1 if last_rows else 0))
+        with tf.control_dependencies([done]):
+            return epoch_metrics_of(parts.network, parts.train, parts.test, parts.config)
+
+    return epoch_body
+
+
+def _full_batch_epoch(parts: LoopParts):
+    """Return the body of a full-batch epoch, which returns the metrics of the weights before it.
+
+    The update's forward pass over every training row is also the previous epoch's metrics, so
+    the loop reuses it instead of a second pass; the order of the rows cannot change the update.
+    """
+    def epoch_body(order):
+        weights, biases = parameters = parts.network.read()
+        outputs = parts.network(parts.train.features, parameters)
+        terms = loss_terms(outputs, parts.train.labels, weights, parts.config)
+        values = metrics_row(terms, outputs, parts.network(parts.test.features, parameters), parts.train, parts.test)
+        gradients = tf.gradients(terms.loss, weights + biases)
+        variables = parts.network.weights + parts.network.biases
+        with tf.control_dependencies(gradients + [values]):
+            update = parts.optimizer.apply_gradients(zip(gradients, variables), global_step=parts.global_step)
+        with tf.control_dependencies([update]):
+            return tf.identity(values)
+
+    return epoch_body
+
+
+def _epochs_loop(parts: LoopParts, batch_size: int, n_train: int) -> EpochsLoop:
+    """Build `train_epochs`: a while_loop over the rows of `epoch_orders`, one epoch each.
+
+    Each epoch's EPOCH_METRICS go into a TensorArray. The loop ends early after an epoch whose
+    loss is not finite (with full batches, one epoch later). Each loop variable of the next
+    iteration depends on this iteration's writes, so no read overtakes a write.
+    """
+    epoch_orders = tf1.placeholder(tf.int32, [None, n_train], name="epoch_orders")
+    state, snapshot = _snapshot_variables()
+    save_snapshot = tf.group(*[copy.assign(variable) for copy, variable in zip(snapshot, state)])
+    restore_snapshot = tf.group(*[variable.assign(copy) for copy, variable in zip(snapshot, state)])
+    full_batch = batch_size == n_train
+    epoch_body = _full_batch_epoch(parts) if full_batch else _mini_batch_epoch(parts, batch_size)
+
+    def train_epoch(epoch, metrics, loss):
+        values = epoch_body(epoch_orders[epoch])
+        metrics = metrics.write(epoch, values)
+        with tf.control_dependencies([metrics.flow]):
+            return epoch + 1, metrics, values[0]
+
+    def keeps_going(epoch, metrics, loss):
+        return tf.logical_and(epoch < tf.shape(epoch_orders)[0], tf.math.is_finite(loss))
+
+    dtype = parts.train.features.dtype.base_dtype
+    with tf.control_dependencies([save_snapshot]):
+        first = tf.constant(0)
+    with v1_control_flow():
+        metrics = tf.TensorArray(dtype, size=0, dynamic_size=True, element_shape=[len(EPOCH_METRICS)])
+        _, metrics, _ = tf.while_loop(keeps_going, train_epoch, [first, metrics, tf.constant(0, dtype)],
+                                      parallel_iterations=1)
+        rows = metrics.stack()
+    if full_batch:  # rows hold the metrics before each epoch: drop the first, add the last
+        with tf.control_dependencies([rows]):
+            last = epoch_metrics_of(parts.network, parts.train, parts.test, parts.config)
+        rows = tf.concat([rows, last[tf.newaxis]], axis=0)[1:]
+    train_epochs = tf.identity(rows, name="train_epochs")
+    return EpochsLoop(epoch_orders=epoch_orders, train_epochs=train_epochs, restore_snapshot=restore_snapshot)
+
+
+def _snapshot_variables() -> tuple[list, list]:
+    """Return the global variables built so far (the training state) and a local copy of each.
+
+    NOTE: a global variable created after the loop is not in the snapshot.
+    """
+    state = tf1.global_variables()
+    snapshot = [_local_variable(f"snapshot/{variable.op.name}", tf.zeros(variable.shape, variable.dtype.base_dtype),
+                                variable.shape) for variable in state]
+    return state, snapshot
 
 
 def build_model(model_config: ModelConfig, train_config: TrainConfig,
@@ -151,6 +369,15 @@ def build_model(model_config: ModelConfig, train_config: TrainConfig,
         optimizer = make_optimizer(train_config)
         train_step = optimizer.minimize(batch_terms.loss, global_step=global_step)
 
+        test_x = _local_variable("test_features", tf.zeros([0, n_features]), [None, n_features])
+        test_y = _local_variable("test_labels", tf.zeros([0, n_classes]), [None, n_classes])
+        load_test_rows = tf.group(test_x.assign(features), test_y.assign(labels))
+        parts = LoopParts(network=network, optimizer=optimizer, global_step=global_step,
+                          train=read_rows(train_x, train_y, n_train), test=read_rows(test_x, test_y),
+                          config=model_config)
+        epoch_metrics = epoch_metrics_of(network, parts.train, parts.test, model_config)
+        loop = _epochs_loop(parts, batch_size, n_train)
+
         # Created after the optimiser, so its slot variables (Adam's moments ...) are initialised too.
         init_op = tf.group(tf1.global_variables_initializer(), tf1.local_variables_initializer())
 
@@ -159,5 +386,7 @@ def build_model(model_config: ModelConfig, train_config: TrainConfig,
         probabilities=probabilities, predictions=predictions, terms=terms, accuracy=accuracy,
         weights=tuple(network.weights), biases=tuple(network.biases), optimizer=optimizer,
         global_step=global_step, load_train_rows=load_train_rows, epoch_order=epoch_order,
-        start_epoch=start_epoch, train_step=train_step, batch_terms=batch_terms, init_op=init_op,
+        start_epoch=start_epoch, train_step=train_step, batch_terms=batch_terms, load_test_rows=load_test_rows,
+        epoch_metrics=epoch_metrics, epoch_orders=loop.epoch_orders, train_epochs=loop.train_epochs,
+        restore_snapshot=loop.restore_snapshot, init_op=init_op,
     )
