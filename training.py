@@ -2,8 +2,8 @@
 
 Every entry point trains through `Trainer` and `fit`. Batch, stochastic and mini-batch gradient
 descent differ only in `train.batch_size`; the optimiser only in how a step uses the gradient.
-`fit` trains many epochs per Session call, because for a network this small the cost of a call
-(about 50 to 100 µs) exceeds the cost of an update; bench/ measures the loop.
+`fit` trains many epochs per Session call, because for a network this small the overhead of a
+call is as large as an update; bench/ measures the loop against other implementations.
 """
 
 import math
@@ -54,7 +54,7 @@ def session_config() -> tf1.ConfigProto:
 
     For a network this small, handing work to thread pools costs more than the arithmetic.
     Grappler's graph rewrites made the training loop about 1.3 times slower (TensorFlow 2.21,
-    2 CPU cores, measured with bench/), because they save nothing on tensors of 10 columns.
+    2 CPU cores, measured at batch sizes 120, 16 and 1).
     """
     config = tf1.ConfigProto(inter_op_parallelism_threads=-1, intra_op_parallelism_threads=1)
     config.graph_options.rewrite_options.disable_meta_optimizer = True
@@ -86,8 +86,8 @@ class Trainer:
         self.epochs_per_call = 1  # of train_epochs in fit; grows once an epoch has been timed
         self._last_call = (0, 0)  # first and last epoch trained by the last train_epochs call
 
-        # The first run of a fetch builds its executors (10 to 60 ms for the loop), so that cost
-        # goes to setup here, with no epoch to train, rather than to the first epoch's seconds.
+        # The first run of a fetch builds its executors (10 to 60 ms measured for the loop), so that
+        # cost goes to setup here, with no epoch to train, rather than to the first epoch's seconds.
         self.session.run(self.model.train_epochs, {self.model.epoch_orders: np.zeros((0, self.n_train), np.int32)})
 
     def __enter__(self) -> "Trainer":
@@ -116,13 +116,13 @@ class Trainer:
     def train_epochs(self, first_epoch: int, last_epoch: int) -> list[dict]:
         """Train epochs `first_epoch`..`last_epoch` in one Session call and return their metrics.
 
-        Each row holds the epoch and the EPOCH_METRICS after it. Training stops after an epoch
-        whose loss is not finite, so the list may end early.
+        Each row contains the epoch and the EPOCH_METRICS after it. Training stops at most one epoch
+        after an epoch whose loss is not finite, so the list may end early; `rewind_to` goes back.
         """
         orders = self.epoch_orders(first_epoch, last_epoch)
         started = time.perf_counter()
         values = self.session.run(self.model.train_epochs, {self.model.epoch_orders: orders})
-        seconds_per_epoch = (time.perf_counter() - started) / max(len(values), 1)
+        seconds_per_epoch = max(time.perf_counter() - started, 1e-9) / max(len(values), 1)
         self.epochs_per_call = max(1, min(MAX_EPOCHS_PER_CALL, int(SECONDS_PER_CALL / seconds_per_epoch)))
         self._last_call = (first_epoch, first_epoch + len(values) - 1)
         return [{"epoch": first_epoch + index, **dict(zip(EPOCH_METRICS, map(float, row)))}
@@ -173,7 +173,7 @@ class Callback:
     `fit` may run several epochs in one Session call, and it hands every epoch's row to
     `on_epoch_end` in order. A callback that must see the live weights at an epoch (to save a
     checkpoint, say) returns True from `needs_session(epoch)`, and `fit` then stops a call at
-    that epoch before calling `on_epoch_end`. When `fit` returns or raises, the session holds
+    that epoch before calling `on_epoch_end`. When `fit` returns or raises, the session contains
     the state after the last epoch of the history, even if a callback stopped training in the
     middle of a call.
     """

@@ -1,7 +1,7 @@
 """Benchmark the project's training loop against a naive TF1 loop, NumPy, scikit-learn and Keras.
 
 Usage:
-    python -m bench            # about 5 minutes on an idle 2-core machine; writes bench/RESULTS.md
+    python -m bench            # about 2 minutes on a 2-core machine; writes bench/RESULTS.md
     python -m bench --quick    # fewer epochs and repeats, under a minute
 
 For batch sizes full (120 rows), 16 and 1 it measures the median time per update of each
@@ -66,7 +66,9 @@ def results_markdown(args, rows, goals, startup, machine, seconds) -> str:
         "- scikit-learn MLPClassifier: `fit` with `max_iter` = epochs and `tol=0`; softmax with log-loss "
         "output, its own initial weights and shuffles; records only the training loss per epoch.",
         "- Keras Model.fit: default compile settings (no XLA on a CPU-only machine), same initial "
-        "weights, its own shuffles; records only the training loss per epoch.",
+        "weights, its own shuffles; records only the training loss per epoch. It trains fewer epochs "
+        "(the epochs column) because it spends tens of milliseconds per epoch outside its updates, "
+        "so its test accuracy is lower.",
         "- setup s: building the model or graph and Session before training, not in the time per update.",
         "",
     ])
@@ -86,7 +88,9 @@ def main(argv=None) -> int:
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         payloads = {group: run_worker(group, Path(folder), args.quick) for group in GROUP_ORDER}
-    startup = None if args.skip_startup else measure_startup(1 if args.quick else 3)
+    startup = None
+    if not args.skip_startup:
+        startup = measure_startup(rounds=1 if args.quick else 3)
 
     rows = report.table_rows(payloads)
     goals = report.goal_lines(rows)

@@ -28,24 +28,30 @@ def table_rows(payloads: dict) -> list[dict]:
     """
     rows = []
     for index, naive in enumerate(payloads["naive"]["results"]):
-        size = naive["batch_size"]
-        per_numpy = {group: paired_ratio(payload["results"][index]) for group, payload in payloads.items()}
-        per_numpy["numpy"] = 1.0
-        all_numpy = [t for payload in payloads.values() for t in payload["results"][index]["numpy_seconds_per_update"]]
+        results = {group: payload["results"][index] for group, payload in payloads.items()}
+        per_numpy = {group: paired_ratio(result) for group, result in results.items()} | {"numpy": 1.0}
         for group in ORDER:
-            if group == "numpy":
-                source = payloads["project"]["results"][index]
-                micros = statistics.median(all_numpy) * 1e6
-                accuracy, setup, name = source["numpy_test_accuracy"], None, "NumPy backprop"
-            else:
-                result = payloads[group]["results"][index]
-                micros = statistics.median(result["seconds_per_update"]) * 1e6
-                accuracy, setup, name = result["test_accuracy"], result["setup_seconds"], payloads[group]["implementation"]
-            rows.append({"batch_size": size, "group": group, "implementation": name, "micros": micros,
-                         "vs_naive": per_numpy[group] / per_numpy["naive"], "vs_numpy": per_numpy[group],
-                         "test_accuracy": accuracy, "setup_seconds": setup,
-                         "epochs": (payloads["project"] if group == "numpy" else payloads[group])["results"][index]["epochs"]})
+            row = numpy_row(results) if group == "numpy" else implementation_row(payloads[group], results[group])
+            rows.append(row | {"batch_size": naive["batch_size"], "group": group, "vs_numpy": per_numpy[group],
+                               "vs_naive": per_numpy[group] / per_numpy["naive"]})
     return rows
+
+
+def implementation_row(payload: dict, result: dict) -> dict:
+    return {"implementation": payload["implementation"], "epochs": result["epochs"],
+            "micros": statistics.median(result["seconds_per_update"]) * 1e6,
+            "test_accuracy": result["test_accuracy"], "setup_seconds": result["setup_seconds"]}
+
+
+def numpy_row(results: dict) -> dict:
+    """Return the NumPy reference's row, with the median of its times in every process.
+
+    Its accuracy comes from the project's process, whose runs have as many epochs as the naive loop's.
+    """
+    times = [seconds for result in results.values() for seconds in result["numpy_seconds_per_update"]]
+    return {"implementation": "NumPy backprop", "epochs": results["project"]["epochs"],
+            "micros": statistics.median(times) * 1e6, "test_accuracy": results["project"]["numpy_test_accuracy"],
+            "setup_seconds": None}
 
 
 def goal_lines(rows: list[dict]) -> list[str]:
