@@ -1,7 +1,7 @@
 """Command-line plumbing shared by the entry scripts; it imports no TensorFlow.
 
 Entry scripts call `import_tensorflow` before importing the training code, so that
-`--help` and bad flags answer quickly, and run `main` through `run_main` for the exit codes.
+`--help` and bad flags return quickly, and run `main` through `run_main` for the exit codes.
 """
 
 import argparse

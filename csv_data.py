@@ -203,7 +203,7 @@ def choose_features(frame: pd.DataFrame, label_column: str, path: Path) -> list[
 
 
 def is_row_id(name: str, texts: pd.Series) -> bool:
-    """Tell whether a column holds distinct whole numbers and is named like an id or counts the rows."""
+    """Tell whether a column contains distinct whole numbers and is named like an id or counts the rows."""
     values = pd.to_numeric(texts, errors="coerce").to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
         return False

@@ -102,7 +102,7 @@ class EpochsLoop:
 
 @dataclass(frozen=True)
 class LoopParts:
-    """What the epoch loops are built from: the network, its update rule and the stored rows."""
+    """Inputs of the epoch loops: the network, its update rule and the stored rows."""
 
     network: Network
     optimizer: tf1.train.Optimizer

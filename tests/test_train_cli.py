@@ -68,7 +68,7 @@ def test_existing_run_name_is_rejected_and_kept(tmp_path):
     (["--config", "missing.yaml"], "error: config file not found: missing.yaml"),
     (["--bogus"], "error: unrecognized arguments: --bogus"),
 ])
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, args, message):
+def test_bad_input_exits_2(tmp_path, args, message):
     result = run_train(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""

@@ -43,7 +43,7 @@ def test_steps_per_epoch_follow_batch_size(batch_size, steps):
     assert global_step == 2 * steps
 
 
-def test_last_short_batch_is_averaged_over_its_real_rows():
+def test_short_last_batch_mean():
     config = resolve_config(None, ["train.batch_size=50", "model.l2=0"])
     dataset = load_dataset(config.data, config.seed)
     with Trainer(config, dataset) as trainer:
@@ -52,7 +52,7 @@ def test_last_short_batch_is_averaged_over_its_real_rows():
         session.run(model.start_epoch, {model.epoch_order: order})
         trainer._train_step()
         trainer._train_step()
-        # The third batch of the epoch holds rows 100..119 of the order: 20 rows, not 50.
+        # The third batch of the epoch contains rows 100..119 of the order: 20 rows, not 50.
         in_graph = session.run(model.batch_terms.data_loss)
         fed = trainer.evaluate(dataset.x_train[order[100:]], dataset.y_train[order[100:]])["data_loss"]
     assert in_graph == pytest.approx(fed, rel=1e-6)
@@ -97,7 +97,7 @@ def test_too_high_learning_rate_raises_diverged_with_history():
     assert "learning_rate 1e+06" in str(error)
 
 
-def test_batch_size_above_training_rows_is_an_input_error():
+def test_batch_size_above_rows_rejected():
     with pytest.raises(InputError, match="invalid value 121 for train.batch_size: larger than the 120 training rows"):
         train("train.batch_size=121", "train.epochs=1")
 
