@@ -100,6 +100,19 @@ def make_callbacks(stack: ExitStack, trainer: Trainer, run_dir: Path, saver: Run
     return callbacks
 
 
+def warn_if_loss_rose(history: list[dict], learning_rate: float) -> None:
+    """Warn when training ended with a higher loss than after its first epoch.
+
+    Above the stable step size the loss grows each epoch but can stay finite for hundreds of
+    epochs, so a run can finish without the NaN that stops training.
+    """
+    first, last = history[0]["loss"], history[-1]["loss"]
+    if last > first:
+        log.warning(f"warning    the loss rose from {first:.6g} after epoch {history[0]['epoch']} to {last:.6g}; "
+                    f"learning_rate {learning_rate:g} is probably too high, so lower it with "
+                    f"--set train.learning_rate=...")
+
+
 def finish_run(trainer: Trainer, run_dir: Path, saver: RunSaver, history: list[dict],
                early_stopping: EarlyStopping | None, signal_name: str | None) -> None:
     """Save the final state, then evaluate the saved weights into metrics.json, curves.png and the log."""
@@ -120,5 +133,6 @@ def finish_run(trainer: Trainer, run_dir: Path, saver: RunSaver, history: list[d
     runs.write_curves(run_dir, training_curves(history, trainer.config, trainer.n_train, best_epoch))
     for line in summary_lines(metrics, dataset.class_names):
         log.info(line)
+    warn_if_loss_rose(history, trainer.config.train.learning_rate)
     log.info(f"saved      {run_dir}/config.yaml, history.csv, metrics.json, curves.png, model.json, "
              f"{checkpoint.relative_to(run_dir)}, TensorBoard events")

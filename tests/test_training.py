@@ -121,3 +121,23 @@ def test_default_config_reaches_target_accuracy():
 def test_shipped_method_configs_reach_090(path):
     history, _ = train(path=path)
     assert history[-1]["test_accuracy"] >= 0.9
+
+
+def test_rising_loss_warns(caplog):
+    from runner import warn_if_loss_rose
+
+    history, _ = train("model.hidden_units=[]", "model.l2=0.01", "train.learning_rate=1.7", "train.epochs=40")
+    assert all(np.isfinite(row["loss"]) for row in history)
+    with caplog.at_level("WARNING", logger="descent"):
+        warn_if_loss_rose(history, 1.7)
+    assert len(caplog.records) == 1
+    assert "learning_rate 1.7 is probably too high" in caplog.records[0].getMessage()
+
+
+def test_falling_loss_does_not_warn(caplog):
+    from runner import warn_if_loss_rose
+
+    history, _ = train("train.epochs=20")
+    with caplog.at_level("WARNING", logger="descent"):
+        warn_if_loss_rose(history, 0.5)
+    assert caplog.records == []
