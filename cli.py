@@ -18,10 +18,19 @@ from errors import InputError
 PROJECT_DIR = Path(__file__).resolve().parent
 DEFAULT_CONFIG = PROJECT_DIR / "config.yaml"
 EXIT_INPUT_ERROR = 2
+EXIT_INTERRUPTED = 130  # what shells report for a process ended by SIGINT (128 + 2)
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line on stderr with exit status 2."""
+    """An argparse parser whose errors are one line on stderr with exit status 2.
+
+    Prefixes of long options are not accepted, so a typo such as --seed for --seeds is an error
+    rather than a silent match.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:
         self.exit(EXIT_INPUT_ERROR, f"error: {message}; see {self.prog} --help\n")
@@ -81,7 +90,7 @@ def _import_with_stderr_captured():
         os.dup2(captured.fileno(), 2)
         try:
             import tensorflow as tf
-        except BaseException:
+        except Exception:
             os.dup2(saved, 2)
             captured.seek(0)
             sys.stderr.write(captured.read().decode(errors="replace"))
@@ -102,4 +111,8 @@ def run_main(main: Callable[[Sequence[str] | None], int]) -> None:
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         status = EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        # Training handles Ctrl-C itself, so this is an interrupt during start-up or after a second Ctrl-C.
+        print("error: interrupted; files saved before the interrupt are kept", file=sys.stderr)
+        status = EXIT_INTERRUPTED
     sys.exit(status)

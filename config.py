@@ -383,7 +383,9 @@ def _parse_optimizer_options(optimizer: str, raw: Any) -> Mapping[str, Any]:
     for name, value in raw.items():
         if name not in accepted:
             valid = ", ".join(accepted) or "no options"
-            raise InputError(f"unknown option {key}.{name} for optimizer {optimizer}: it accepts {valid}")
+            # YAML reads {momentum:0.9} as one key "momentum:0.9"; a space after the colon makes a pair.
+            hint = "; write a space after the colon, as in {momentum: 0.9}" if ":" in str(name) else ""
+            raise InputError(f"unknown option {key}.{name} for optimizer {optimizer}: it accepts {valid}{hint}")
         options[name] = OPTION_PARSERS[name](f"{key}.{name}", value)
     return types.MappingProxyType(options)
 
@@ -431,7 +433,8 @@ def check_early_stopping(train: TrainConfig, data: DataConfig) -> None:
     """Raise InputError when early stopping is on without validation rows to watch."""
     if train.early_stopping.patience > 0 and data.validation_size == 0:
         raise InputError(f"train.early_stopping.patience={train.early_stopping.patience} needs validation rows, "
-                         f"but data.validation_size is 0; set data.validation_size, such as 0.2")
+                         f"but data.validation_size is 0; set data.validation_size, such as 0.2, in a new run "
+                         f"(a resumed run keeps its data split)")
 
 
 def config_to_dict(config: Any) -> Any:

@@ -22,7 +22,8 @@ def describe_batch(config: Config, n_train: int) -> str:
     else:
         kind = "mini-batch gradient descent"
     steps = steps_per_epoch(config.train, n_train)
-    return f"{size} rows ({kind}), {steps} step{'' if steps == 1 else 's'} per epoch"
+    rows = "1 row" if size == 1 else f"{size} rows"
+    return f"{rows} ({kind}), {steps} step{'' if steps == 1 else 's'} per epoch"
 
 
 def describe_optimizer(config: Config) -> str:
@@ -44,6 +45,7 @@ def header_lines(config: Config, dataset: Dataset) -> list[str]:
     return [
         f"data       {source}: {n_train} train rows, {len(dataset.x_test)} test rows, "
         f"{dataset.n_features} features, {dataset.n_classes} classes",
+        "features   " + ", ".join(dataset.feature_names),
         "classes    " + ", ".join(f"{index}={name!r}" for index, name in enumerate(dataset.class_names)),
         f"network    {'-'.join(map(str, widths))} dense, {hidden}, linear output layer",
         f"loss       {model.loss} + l2 term (l2={model.l2:g})",
@@ -107,11 +109,20 @@ def final_metrics(dataset: Dataset, probabilities: np.ndarray, history: list[dic
     }
 
 
+def finished_line(metrics: dict) -> str:
+    """Say how long training ran, and which epoch's weights are evaluated if not the last one."""
+    trained = metrics.get("epochs_trained", metrics["epochs"])
+    line = f"finished   {trained} epochs in {metrics['seconds']:.2f} s"
+    if trained == metrics["epochs"]:
+        return f"{line}, {metrics['steps']} steps"
+    return f"{line}; evaluated below: the weights of epoch {metrics['epochs']} ({metrics['steps']} steps)"
+
+
 def summary_lines(metrics: dict, class_names: tuple[str, ...]) -> list[str]:
     """Render the final test accuracy, confusion matrix and per-class precision and recall."""
     width = max(12, *(len(name) + 2 for name in class_names))
     lines = [
-        f"finished   {metrics['epochs']} epochs, {metrics['steps']} steps in {metrics['seconds']:.2f} s",
+        finished_line(metrics),
         f"test accuracy {metrics['test_accuracy']:.4f} (train accuracy {metrics['train_accuracy']:.4f}, "
         f"loss {metrics['loss']:.6f})",
         "confusion matrix on the test rows (rows: true class, columns: predicted class)",

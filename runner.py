@@ -54,6 +54,20 @@ def resume_run(run_dir: Path, config: Config, dataset: Dataset) -> int:
         return train_and_save(trainer, run_dir, point.history)
 
 
+def shown_path(path: Path) -> str:
+    """Return `path` relative to the current folder when it is below it, else as it is."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def resume_command(run_dir: Path) -> str:
+    """Return the command that continues `run_dir` with this Python and this project's train.py."""
+    train_script = Path(__file__).resolve().parent / "train.py"
+    return f"{shown_path(Path(sys.executable))} {shown_path(train_script)} --resume {run_dir}"
+
+
 def train_and_save(trainer: Trainer, run_dir: Path, history: list[dict]) -> int:
     """Train from the end of `history` and save the run; return the exit status."""
     config = trainer.config
@@ -68,13 +82,13 @@ def train_and_save(trainer: Trainer, run_dir: Path, history: list[dict]) -> int:
         except DivergedError as error:
             runs.write_history(run_dir, error.history)
             runs.write_curves(run_dir, training_curves(error.history, config, trainer.n_train))
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: {error}; the history so far is in {run_dir}", file=sys.stderr)
             return EXIT_DIVERGED
         finish_run(trainer, run_dir, saver, history, early_stopping, stop.signal_name)
     if stop.signal_name is None:
         return 0
     log.info(f"stopped by {stop.signal_name} after epoch {history[-1]['epoch']} of {config.train.epochs}; "
-             f"continue with: python train.py --resume {run_dir}")
+             f"continue with: {resume_command(run_dir)}")
     return EXIT_STOPPED
 
 
@@ -127,6 +141,7 @@ def finish_run(trainer: Trainer, run_dir: Path, saver: RunSaver, history: list[d
     dataset = trainer.dataset
     metrics = final_metrics(dataset, trainer.predict_probabilities(dataset.x_test), evaluated, trainer.global_step())
     metrics["epochs_trained"] = history[-1]["epoch"]
+    metrics["seconds"] = round(history[-1]["seconds"], 3)  # of all epochs trained, not only the evaluated ones
     stopped_early = early_stopping is not None and early_stopping.stopped_epoch is not None
     metrics["stop_reason"] = signal_name or ("early_stopping" if stopped_early else "epochs")
     runs.write_metrics(run_dir, metrics)

@@ -129,3 +129,8 @@ def test_every_shipped_method_config_resolves():
     assert len(configs) >= 8
     for path in configs:
         assert isinstance(resolve_config(path), Config), path
+
+
+def test_option_without_space_after_colon_gets_hint():
+    with pytest.raises(InputError, match=r"write a space after the colon, as in \{momentum: 0.9\}"):
+        resolve_config(None, ["train.optimizer=momentum", "train.optimizer_options={momentum:0.9}"])

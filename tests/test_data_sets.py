@@ -69,7 +69,8 @@ def test_header_prints_class_mapping(make_config, tmp_path):
 
     assert dataset.class_names == ("ant", "cat", "dog")
     assert lines[0].startswith(f"data       {path} (label column 'pet'): 24 train rows, 6 test rows, 2 features")
-    assert lines[1] == "classes    0='ant', 1='cat', 2='dog'"
+    assert lines[1] == "features   a, b"
+    assert lines[2] == "classes    0='ant', 1='cat', 2='dog'"
 
 
 def test_header_bundled_set(make_config):
@@ -77,7 +78,8 @@ def test_header_bundled_set(make_config):
     lines = header_lines(config, load_dataset(config.data, config.seed))
 
     assert lines[0].startswith("data       iris: 120 train rows")
-    assert lines[1] == "classes    0='setosa', 1='versicolor', 2='virginica'"
+    assert lines[1] == "features   sepal length (cm), sepal width (cm), petal length (cm), petal width (cm)"
+    assert lines[2] == "classes    0='setosa', 1='versicolor', 2='virginica'"
 
 
 # Constant feature columns.
