@@ -160,6 +160,6 @@ def run_comparison(plan: Plan, runs_dir: Path, name: str | None = None) -> tuple
     dataset = load_plan_dataset(plan)
     run_dir = create_compare_dir(runs_dir, name, plan)
     runs.write_config(run_dir, plan.base)
-    log.info(f"{plan.command}: {len(plan.runs)} runs, run folder {run_dir}")
+    log.info(f"{plan.command}: {comparison_tables.counted(len(plan.runs), 'run')}, run folder {run_dir}")
     results = train_plan(plan, dataset)
     return run_dir, write_outputs(run_dir, plan, results)

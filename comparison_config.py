@@ -133,8 +133,9 @@ def plan_optimizers(config_path: Path | None, overrides: Sequence[str], epochs: 
     warn_about_shadowed_settings(table, overrides)
     runs = []
     for name in table.methods:
+        overrides_of_method = method_overrides(table, name)  # its errors already name the table and method
         try:
-            config = resolve_config(config_path, [*method_overrides(table, name), *shared])
+            config = resolve_config(config_path, [*overrides_of_method, *shared])
         except InputError as error:
             raise InputError(f"{table_path}: method {name!r}: {error}") from None
         runs.append(PlannedRun(label=name, config=config))

@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from comparison_config import Plan
-from comparison_tables import OPTIMIZER_NAMES
+from comparison_tables import OPTIMIZER_NAMES, counted
 
 if TYPE_CHECKING:
     from comparison import RunResult
@@ -106,7 +106,7 @@ def title_of(plan: Plan) -> str:
     base = plan.base
     widths = "-".join(str(units) for units in base.model.hidden_units) or "no"
     return (f"compare.py {plan.command}: {base.data.name}, hidden layers {widths} ({base.model.activation}), "
-            f"{base.model.loss} loss, seed {base.seed}, up to {base.train.epochs} epochs")
+            f"{base.model.loss} loss, seed {base.seed}, up to {counted(base.train.epochs, 'epoch')}")
 
 
 def optimizers_figure(plan: Plan, results: Sequence["RunResult"]) -> Figure:

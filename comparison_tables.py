@@ -23,6 +23,11 @@ OPTIMIZER_NAMES = {"gradient_descent": "gradient descent", "momentum": "momentum
                    "rmsprop": "RMSProp", "adam": "Adam"}
 
 
+def counted(count: int, noun: str) -> str:
+    """Return the count with the noun, singular for 1: "1 run", "3 runs"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def reaches(accuracy: float, target_accuracy: float) -> bool:
     """Return whether an accuracy meets the target, allowing for float32 rounding.
 
@@ -146,7 +151,8 @@ def describe_base(plan: Plan) -> str:
     base = plan.base
     model = base.model
     text = (f"Data {base.data.name} split with seed {base.seed}; hidden units {list(model.hidden_units)} "
-            f"({model.activation}); loss {model.loss} + L2 term (l2={model.l2:g}); {base.train.epochs} epochs")
+            f"({model.activation}); loss {model.loss} + L2 term (l2={model.l2:g}); "
+            f"{counted(base.train.epochs, 'epoch')}")
     if plan.command != "optimizers":
         train = base.train
         text += (f"; {OPTIMIZER_NAMES[train.optimizer]}, batch {train.batch_size}"

@@ -4,14 +4,17 @@ Usage:
     python predict.py runs/NAME --sample 5.1,3.5,1.4,0.2
     python predict.py runs/NAME --input flowers.csv --output predictions.csv
 
-The input CSV starts with a header row of the run's feature names, in any order; each further
-row is one sample. One extra column holding class names is taken as the true labels, and then
-the accuracy and the confusion matrix are printed too. Each row's scores are the softmax of the
-network's outputs. Exit status: 0 on success, 2 on invalid input.
+The input CSV starts with a header row that contains the run's feature names, in any order; each
+further row is one sample. For a run trained on a CSV file, the column named by the run's
+data.label_column is read as the true labels when present, and other extra columns are ignored.
+For a bundled data set, one extra column of class names, under any name, is read as the true
+labels. With labels, the accuracy and the confusion matrix are printed too. Each row's scores are
+the softmax of the network's outputs. Exit status: 0 on success, 2 on invalid input.
 """
 
 import csv
 import io
+import logging
 import math
 import sys
 from dataclasses import dataclass
@@ -21,12 +24,16 @@ from typing import Sequence
 import numpy as np
 from sklearn.metrics import confusion_matrix
 
-from cli import ArgumentParser, import_tensorflow, run_main
+from cli import ArgumentParser, configure_logging, import_tensorflow, run_main
 from errors import InputError
 
-INPUT_HELP = ("The --input CSV file starts with a header row of the run's feature names, in any order. "
-              "One extra column of class names is read as the true labels: the accuracy and the confusion "
-              "matrix are then printed too. If the first --sample value is negative, write --sample=-1.5,...")
+log = logging.getLogger("descent")
+
+INPUT_HELP = ("The --input CSV file starts with a header row that contains the run's feature names, in any "
+              "order. For a run trained on a CSV file, the column named by the run's data.label_column is "
+              "read as the true labels, and other extra columns are ignored. For a bundled data set, one "
+              "extra column of class names is read as the true labels. With labels, the accuracy and the "
+              "confusion matrix are printed too.")
 
 
 @dataclass(frozen=True)
@@ -36,23 +43,64 @@ class InputRows:
     label_column: str | None
 
 
-def parse_args(argv: Sequence[str] | None):
+def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="predict.py",
         description="Predict classes with the network of a finished run folder.",
         epilog=INPUT_HELP,
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run folder, such as runs/adam-500")
-    source = parser.add_mutually_exclusive_group(required=True)
+    # Not required=True: argparse would then report a missing source before an unknown flag such as --sampel.
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--input", type=Path, metavar="FILE.csv",
                         help="CSV file with a header row of feature names and raw feature values")
     source.add_argument("--sample", metavar="V1,V2,...",
-                        help="one row of raw feature values, comma-separated, in the run's feature order")
+                        help="one row of raw feature values, comma-separated, in the run's feature order; "
+                             "a negative first value such as -1.5,3,1,0.2 works as written")
     parser.add_argument("--output", type=Path, metavar="FILE.csv",
                         help="write the predictions to this CSV file instead of printing each row")
     parser.add_argument("--overwrite", action="store_true", help="replace the --output file if it exists")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's own log messages")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None):
+    parser = build_parser()
+    args = parser.parse_args(join_sample_value(sys.argv[1:] if argv is None else argv))
+    if args.input is None and args.sample is None:
+        parser.error("one of --input or --sample is required")
+    return args
+
+
+def join_sample_value(argv: Sequence[str]) -> list[str]:
+    """Rewrite `--sample VALUES` as `--sample=VALUES` when the first item of VALUES is a number.
+
+    argparse reads a value that starts with '-' as an option unless it is one negative number,
+    so `--sample -1,3.5,1.4,0.2` would otherwise lose its value.
+    """
+    arguments = list(argv)
+    joined = []
+    index = 0
+    while index < len(arguments):
+        argument = arguments[index]
+        if argument == "--":
+            joined += arguments[index:]  # everything after "--" is positional
+            break
+        if argument == "--sample" and index + 1 < len(arguments) and starts_with_number(arguments[index + 1]):
+            joined.append(f"--sample={arguments[index + 1]}")
+            index += 2
+            continue
+        joined.append(argument)
+        index += 1
+    return joined
+
+
+def starts_with_number(text: str) -> bool:
+    try:
+        float(text.split(",")[0])
+    except ValueError:
+        return False
+    return True
 
 
 # Reading the input rows.
@@ -76,20 +124,42 @@ def parse_sample(text: str, feature_names: tuple[str, ...]) -> InputRows:
     return InputRows(features=np.array([row], dtype=np.float64), labels=None, label_column=None)
 
 
-def check_header(header: list[str], path: Path, feature_names: tuple[str, ...]) -> str | None:
-    """Check the header row; return the name of the label column, or None if there is none."""
-    expected = f"expected the columns {', '.join(feature_names)}, plus an optional column of class names"
+def quoted(names) -> str:
+    return ", ".join(map(repr, names))
+
+
+def check_header(header: list[str], path: Path, feature_names: tuple[str, ...],
+                 label_column: str | None) -> str | None:
+    """Check the header row and return the column of true labels, or None if the file has none.
+
+    `label_column` is the data.label_column of a run trained on a CSV file, and None for a
+    bundled data set, whose labels may be in one extra column of any name.
+    """
+    labels = f"the optional label column {label_column!r}" if label_column else "an optional column of class names"
+    expected = (f"the run needs the feature columns {quoted(feature_names)} (listed in model.json, any order), "
+                f"plus {labels}")
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
         raise InputError(f"invalid header in {path}: column {duplicates[0]!r} appears twice; {expected}")
     missing = [name for name in feature_names if name not in header]
     if missing:
-        raise InputError(f"invalid header in {path}: no column {missing[0]!r}; {expected}")
+        noun = "column" if len(missing) == 1 else "columns"
+        raise InputError(f"invalid header in {path}: no {noun} {quoted(missing)}; {expected}")
+
     extra = [name for name in header if name not in feature_names]
+    if label_column is not None:
+        log_ignored_columns([name for name in extra if name != label_column], path)
+        return label_column if label_column in header else None
     if len(extra) > 1:
-        raise InputError(f"invalid header in {path}: {len(extra)} unknown columns {', '.join(map(repr, extra))}; "
-                         f"{expected}")
+        raise InputError(f"invalid header in {path}: {len(extra)} unknown columns {quoted(extra)}; {expected}")
     return extra[0] if extra else None
+
+
+def log_ignored_columns(ignored: list[str], path: Path) -> None:
+    if len(ignored) == 1:
+        log.info(f"{path}: column {ignored[0]!r} is not a feature of the run and is ignored")
+    elif ignored:
+        log.info(f"{path}: columns {quoted(ignored)} are not features of the run and are ignored")
 
 
 def read_table(path: Path) -> list[tuple[int, list[str]]]:
@@ -110,11 +180,15 @@ def read_table(path: Path) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def read_input_csv(path: Path, feature_names: tuple[str, ...], class_names: tuple[str, ...]) -> InputRows:
-    """Read raw feature rows, and the labels when the file has a column of class names."""
+def read_input_csv(path: Path, feature_names: tuple[str, ...], class_names: tuple[str, ...],
+                   label_column: str | None = None) -> InputRows:
+    """Read raw feature rows, and the labels when the file has a label column.
+
+    `label_column` is the run's data.label_column for a run trained on a CSV file (see check_header).
+    """
     (_, header), *body = read_table(path)
     header = [name.strip() for name in header]
-    label_column = check_header(header, path, feature_names)
+    label_column = check_header(header, path, feature_names, label_column)
     if not body:
         raise InputError(f"input file {path} has a header but no data rows")
     positions = [header.index(name) for name in feature_names]
@@ -132,18 +206,39 @@ def read_input_csv(path: Path, feature_names: tuple[str, ...], class_names: tupl
 
 
 def parse_label(text: str, class_names: tuple[str, ...], where: str) -> int:
-    if text not in class_names:
+    if text in class_names:
+        return class_names.index(text)
+    index = numeric_class_index(text, class_names)
+    if index is None:
         raise InputError(f"unknown class {text!r} {where}: expected one of {', '.join(class_names)}")
-    return class_names.index(text)
+    return index
+
+
+def numeric_class_index(text: str, class_names: tuple[str, ...]) -> int | None:
+    """Return the class whose name is the same number as `text`, such as 1 for 1.0, or None.
+
+    Training reads labels that are all numbers by value, so 1 and 1.0 name one class there too.
+    """
+    try:
+        value = float(text)
+        numbers = [float(name) for name in class_names]
+    except ValueError:
+        return None
+    return numbers.index(value) if value in numbers else None
 
 
 # Writing the predictions.
 
 def check_output(path: Path, overwrite: bool) -> None:
+    """Raise InputError unless `path` can receive the predictions CSV file."""
+    if path.is_dir():
+        raise InputError(f"--output {path} is a folder; give a file path such as {path / 'predictions.csv'}")
     if path.exists() and not overwrite:
         raise InputError(f"output file {path} already exists; choose another name or pass --overwrite")
-    if not path.parent.is_dir():
+    if not path.parent.exists():
         raise InputError(f"output folder {path.parent} does not exist; create it or choose another --output")
+    if not path.parent.is_dir():
+        raise InputError(f"{path.parent} in --output {path} is a file, not a folder; choose another --output")
 
 
 def prediction_rows(rows: InputRows, probabilities: np.ndarray, class_names: tuple[str, ...]) -> list[dict]:
@@ -186,7 +281,8 @@ def accuracy_lines(rows: InputRows, probabilities: np.ndarray, class_names: tupl
     hits = int(np.sum(predicted == rows.labels))
     matrix = confusion_matrix(rows.labels, predicted, labels=list(range(len(class_names))))
     width = max(12, *(len(name) + 2 for name in class_names))
-    return [f"accuracy {hits / len(predicted):.6f} ({hits} of {len(predicted)} rows, labels from column "
+    rows_word = "row" if len(predicted) == 1 else "rows"
+    return [f"accuracy {hits / len(predicted):.6f} ({hits} of {len(predicted)} {rows_word}, labels from column "
             f"{rows.label_column!r})",
             "confusion matrix (rows: true class, columns: predicted class)",
             *confusion_lines(matrix.tolist(), class_names, width)]
@@ -194,6 +290,9 @@ def accuracy_lines(rows: InputRows, probabilities: np.ndarray, class_names: tupl
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.output is not None:
+        check_output(args.output, args.overwrite)
+    configure_logging()
     import_tensorflow(args.verbose)
 
     import runs
@@ -206,9 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.sample is not None:
         rows = parse_sample(args.sample, info.feature_names)
     else:
-        rows = read_input_csv(args.input, info.feature_names, info.class_names)
-    if args.output is not None:
-        check_output(args.output, args.overwrite)
+        label_column = config.data.label_column if config.data.name == "csv" else None
+        rows = read_input_csv(args.input, info.feature_names, info.class_names, label_column)
 
     with Predictor(config, info) as predictor:
         probabilities = predictor.probabilities(rows.features)
@@ -216,8 +314,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.output is None:
         print("\n".join(predictions_table(output, info.class_names)))
     else:
-        runs.write_atomic(args.output, predictions_csv(output))
-        print(f"wrote {len(output)} predictions to {args.output}")
+        try:
+            runs.write_atomic(args.output, predictions_csv(output))
+        except OSError as error:
+            raise InputError(f"cannot write --output {args.output}: {error.strerror}; "
+                             f"choose another --output") from None
+        print(f"wrote {len(output)} prediction{'' if len(output) == 1 else 's'} to {args.output}")
     if rows.labels is not None:
         print("\n".join(accuracy_lines(rows, probabilities, info.class_names)))
     return 0

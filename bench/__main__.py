@@ -2,12 +2,14 @@
 
 Usage:
     python -m bench            # about 2 minutes on a 2-core machine; writes bench/RESULTS.md
-    python -m bench --quick    # fewer epochs and repeats, under a minute
+    python -m bench --quick    # fewer epochs and repeats, under a minute; prints only
 
 For batch sizes full (120 rows), 16 and 1 it measures the median time per update of each
 implementation training the 4-10-10-3 sigmoid network (bench/settings.py), each in its own
 process with the NumPy reference timed beside it (bench/worker.py). It prints the table, the
-goal checks and the whole-process start-up times, and writes them to bench/RESULTS.md.
+goal checks and the whole-process start-up times. A full run also writes them to
+bench/RESULTS.md. A --quick run writes a file only when --output names one, so its figures,
+from fewer epochs and repeats, never replace the recorded ones.
 """
 
 import argparse
@@ -23,6 +25,7 @@ from bench import report
 from bench.startup import measure_startup
 
 BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_OUTPUT = BENCH_DIR / "RESULTS.md"  # a full run's results; --quick runs leave it alone
 # The project group runs first: it writes the initial weights that the later groups start from.
 GROUP_ORDER = ("project", "naive", "sklearn", "keras")
 
@@ -74,14 +77,24 @@ def results_markdown(args, rows, goals, startup, machine, seconds) -> str:
     ])
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer epochs, repeats and start-up rounds")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer epochs, repeats and start-up rounds; prints the results and writes "
+                             "no file unless --output is given")
     parser.add_argument("--skip-startup", action="store_true",
                         help="skip the whole-process timing of train.py and import tensorflow")
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md", metavar="PATH",
-                        help="Markdown file for the results (default: bench/RESULTS.md)")
+    parser.add_argument("--output", type=Path, metavar="PATH",
+                        help="Markdown file for the results (default: bench/RESULTS.md for a full run, "
+                             "none for --quick)")
     args = parser.parse_args(argv)
+    if args.output is None and not args.quick:
+        args.output = DEFAULT_OUTPUT
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
 
     started = time.perf_counter()
     load_before = os.getloadavg()
@@ -97,6 +110,10 @@ def main(argv=None) -> int:
     startup_text = report.startup_lines(startup)
     machine = report.machine_lines(payloads, load_before)
     print("\n".join(["", *machine, "", *report.format_table(rows), "", *goals, "", *startup_text]))
+    if args.output is None:
+        print(f"\n{DEFAULT_OUTPUT} is unchanged, because --quick only prints; "
+              f"pass --output PATH to save these results")
+        return 0
     markdown = results_markdown(args, rows, goals, startup_text, machine, time.perf_counter() - started)
     args.output.write_text(markdown)
     print(f"\nwrote {args.output}")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import bench.__main__ as bench_main
 from bench import numpy_reference, report
 from bench.naive_tf1 import build_naive_graph, initial_parameters, train_naive
 from bench.settings import bench_config, rows_per_batch, updates_of
@@ -173,3 +174,25 @@ def test_report_ratios_go_through_numpy():
     assert goals[0].endswith("met")  # 0.1 of naive
     assert "0.250" in goals[2] and goals[2].endswith("met")  # 0.5 / 2.0 of sklearn, at the limit
     assert goals[4].endswith("same")
+
+
+def test_quick_run_writes_no_results_file(tmp_path, monkeypatch, capsys):
+    # The workers are replaced by fixed timings: this checks only which file each mode writes.
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(bench_main, "DEFAULT_OUTPUT", results)
+    monkeypatch.setattr(bench_main, "run_worker", lambda group, folder, quick: payload(group, [1.0], [1.0]) | {
+        "versions": {"numpy": "test"}, "load_average": (0.0, 0.0, 0.0)})
+
+    assert bench_main.parse_args(["--quick"]).output is None
+    assert bench_main.main(["--quick", "--skip-startup"]) == 0
+    assert not results.exists()
+    assert "RESULTS.md is unchanged, because --quick only prints" in capsys.readouterr().out
+
+    chosen = tmp_path / "quick.md"
+    assert bench_main.main(["--quick", "--skip-startup", "--output", str(chosen)]) == 0
+    assert "Written by `python -m bench --quick`" in chosen.read_text()
+    assert not results.exists()
+
+    assert bench_main.parse_args([]).output == results
+    assert bench_main.main(["--skip-startup"]) == 0
+    assert "Written by `python -m bench` on" in results.read_text()

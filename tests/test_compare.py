@@ -13,6 +13,8 @@ from cli import PROJECT_DIR
 from comparison import classify, create_compare_dir, find_divergence, run_comparison
 from comparison_config import (DEFAULT_METHOD_TABLE, plan_learning_rates, plan_optimizers, plan_seeds,
                                read_method_table)
+from comparison_plots import title_of
+from comparison_tables import counted
 from errors import InputError
 
 SHIPPED_METHODS = ["batch GD", "stochastic GD", "mini-batch GD", "momentum", "AdaGrad", "RMSProp", "Adam"]
@@ -89,7 +91,16 @@ def test_bad_method_table_names_the_problem(tmp_path, text, message):
     with pytest.raises(InputError, match="methods.yaml") as caught:
         plan_optimizers(None, [], None, write_table(tmp_path, text), 0.95)
     assert message in str(caught.value)
+    assert str(caught.value).count("methods.yaml") == 1
     assert "\n" not in str(caught.value)
+
+
+def test_unknown_method_key_names_method_once(tmp_path):
+    path = write_table(tmp_path, "methods:\n  mine: {optimizer: adam, seed: 3}\n")
+    with pytest.raises(InputError) as caught:
+        plan_optimizers(None, [], None, path, 0.95)
+    assert str(caught.value) == (f"{path}: method 'mine': unknown key 'seed'; a method sets only optimizer, "
+                                 f"learning_rate, batch_size, optimizer_options")
 
 
 def test_learning_rate_plan_replaces_rate():
@@ -194,6 +205,17 @@ def test_same_seed_gives_same_table(tmp_path):
         rows = read_rows(run_dir / "table.csv")
         tables.append([{key: value for key, value in row.items() if key not in SECONDS_COLUMNS} for row in rows])
     assert tables[0] == tables[1]
+
+
+def test_single_run_and_epoch_are_singular(tmp_path, caplog):
+    plan = plan_seeds(None, [], 1, 1, 0.95)
+    with caplog.at_level(logging.INFO, logger="descent"):
+        run_dir, markdown = run_comparison(plan, tmp_path)
+    assert f"seeds: 1 run, run folder {run_dir}" in caplog.messages
+    assert "; 1 epoch;" in markdown
+    assert title_of(plan).endswith(", up to 1 epoch")
+    assert title_of(plan_seeds(None, [], 2, 1, 0.95)).endswith(", up to 2 epochs")
+    assert [counted(count, "run") for count in (0, 1, 2)] == ["0 runs", "1 run", "2 runs"]
 
 
 def test_comparison_folders_are_never_reused(tmp_path):

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -199,3 +200,165 @@ def test_config_that_does_not_match_checkpoint_is_rejected(run_dir, hidden_units
     config = resolve_config(run_dir / "config.yaml", [f"model.hidden_units={hidden_units}"])
     with pytest.raises(InputError, match=re.escape(message)):
         Predictor(config, runs.read_model_info(run_dir))
+
+
+# The output path, the command line and the input columns as a new user meets them.
+
+def test_check_output_rejects_folder_and_file_parent(tmp_path):
+    for overwrite in (False, True):
+        with pytest.raises(InputError, match=re.escape(f"--output {tmp_path} is a folder; give a file path such as "
+                                                       f"{tmp_path / 'predictions.csv'}")):
+            predict.check_output(tmp_path, overwrite)
+    with pytest.raises(InputError, match=re.escape(f"output folder {tmp_path / 'a' / 'b'} does not exist")):
+        predict.check_output(tmp_path / "a" / "b" / "out.csv", overwrite=False)
+    plain_file = tmp_path / "plain.csv"
+    plain_file.write_text("kept\n")
+    with pytest.raises(InputError, match="plain.csv in --output .* is a file, not a folder"):
+        predict.check_output(plain_file / "out.csv", overwrite=True)
+
+
+def test_script_output_folder_exits_2(run_dir, tmp_path):
+    (tmp_path / "kept.txt").write_text("kept\n")
+    result = subprocess.run([sys.executable, "predict.py", str(run_dir), "--sample", "5.1,3.5,1.4,0.2",
+                             "--output", str(tmp_path), "--overwrite"],
+                            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr == f"error: --output {tmp_path} is a folder; give a file path such as " \
+                            f"{tmp_path / 'predictions.csv'}\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["kept.txt"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--sample", "-1,3.5,1.4,0.2"],
+    ["run", "--sample=-1,3.5,1.4,0.2"],
+    ["--sample", "-1,3.5,1.4,0.2", "run"],
+])
+def test_parse_args_takes_negative_sample(argv):
+    args = predict.parse_args(argv)
+    assert args.sample == "-1,3.5,1.4,0.2"
+    assert args.run_dir == Path("run")
+
+
+def test_parse_args_keeps_sample_with_bad_value():
+    # The value reaches parse_sample, which names the bad item, instead of argparse's "expected one argument".
+    assert predict.parse_args(["run", "--sample", "-1,x,1.4,0.2"]).sample == "-1,x,1.4,0.2"
+    assert predict.join_sample_value(["run", "--sample", "--input", "a.csv"]) == ["run", "--sample", "--input",
+                                                                                   "a.csv"]
+    assert predict.join_sample_value(["--", "--sample", "-1"]) == ["--", "--sample", "-1"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--sampel", "5.1,3.5,1.4,0.2"], "error: unrecognized arguments: --sampel 5.1,3.5,1.4,0.2; "),
+    (["run"], "error: one of --input or --sample is required; "),
+    (["run", "--input", "a.csv", "--sample", "-1,3.5,1.4,0.2"], "argument --sample: not allowed with argument --input"),
+])
+def test_parse_args_names_the_problem(capsys, argv, message):
+    with pytest.raises(SystemExit) as caught:
+        predict.parse_args(argv)
+    assert caught.value.code == 2
+    stderr = capsys.readouterr().err
+    assert message in stderr
+    assert stderr.count("\n") == 1
+
+
+def test_main_predicts_negative_sample(run_dir, capsys, tmp_path):
+    raw = np.array([[-1.0, 3.5, 1.4, 0.2]])
+    with Predictor(resolve_config(run_dir / "config.yaml"), runs.read_model_info(run_dir)) as predictor:
+        expected = predictor.probabilities(raw)[0]
+
+    assert predict.main([str(run_dir), "--sample", "-1,3.5,1.4,0.2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2  # the header and one row
+    cells = lines[1].split()
+    assert cells[:2] == ["1", IRIS_CLASSES[int(np.argmax(expected))]]
+    assert cells[2:] == [f"{score:.4f}" for score in expected]
+
+    output = tmp_path / "one.csv"
+    assert predict.main([str(run_dir), "--sample=-1,3.5,1.4,0.2", "--output", str(output)]) == 0
+    assert capsys.readouterr().out == f"wrote 1 prediction to {output}\n"
+    [row] = read_csv(output)
+    assert [float(row[f"score_{name}"]) for name in IRIS_CLASSES] == pytest.approx(expected, abs=1e-8)
+
+
+# A run trained on a CSV file: its label column is read, other extra columns are ignored.
+
+PET_FEATURES = ("a", "b", "c", "d")
+PET_CLASSES = ("cat", "dog", "fish")
+
+
+@pytest.fixture(scope="module")
+def pets_csv(tmp_path_factory) -> Path:
+    """Write Iris as a CSV file with a row-id column and the label column 'pet'."""
+    table = load_table(resolve_config(None).data)
+    rows = [[index + 1, *map(repr, map(float, features)), PET_CLASSES[label]]
+            for index, (features, label) in enumerate(zip(table.features, table.labels))]
+    return write_rows(tmp_path_factory.mktemp("data") / "pets.csv", ["id", *PET_FEATURES, "pet"], rows)
+
+
+@pytest.fixture(scope="module")
+def pets_run(tmp_path_factory, pets_csv) -> Path:
+    status, folder = train(tmp_path_factory.mktemp("runs"), "pets", "train.epochs=30", "data.name=csv",
+                           f"data.path={pets_csv}", "data.label_column=pet")
+    assert status == 0
+    assert runs.read_model_info(folder).feature_names == PET_FEATURES  # the id column is no feature
+    return folder
+
+
+def test_csv_run_predicts_its_training_file(pets_run, pets_csv, tmp_path, capsys, caplog):
+    output = tmp_path / "predictions.csv"
+    with caplog.at_level(logging.INFO, logger="descent"):
+        assert predict.main([str(pets_run), "--input", str(pets_csv), "--output", str(output)]) == 0
+    assert f"{pets_csv}: column 'id' is not a feature of the run and is ignored" in caplog.messages
+
+    # Every row of the file is a train or test row, so the hits add up from metrics.json.
+    metrics = json.loads((pets_run / "metrics.json").read_text())
+    n_train = runs.read_model_info(pets_run).n_train
+    n_test = 150 - n_train
+    hits = round(metrics["train_accuracy"] * n_train) + round(metrics["test_accuracy"] * n_test)
+    stdout = capsys.readouterr().out
+    assert stdout.startswith(f"wrote 150 predictions to {output}\n")
+    assert f"({hits} of 150 rows, labels from column 'pet')" in stdout
+    predictions = read_csv(output)
+    assert sum(row["predicted"] == row["label"] for row in predictions) == hits
+    assert [row["label"] for row in predictions[::50]] == list(PET_CLASSES)
+
+
+def test_read_input_with_label_column_ignores_extras(tmp_path, caplog):
+    header = ["colour", "d", "c", "pet", "b", "a", "id"]
+    path = write_rows(tmp_path / "input.csv", header, [["red", "0.2", "1.4", "dog", "3.5", "5.1", "7"]])
+    with caplog.at_level(logging.INFO, logger="descent"):
+        rows = predict.read_input_csv(path, PET_FEATURES, PET_CLASSES, label_column="pet")
+    np.testing.assert_array_equal(rows.features, [[5.1, 3.5, 1.4, 0.2]])
+    np.testing.assert_array_equal(rows.labels, [1])
+    assert rows.label_column == "pet"
+    assert caplog.messages == [f"{path}: columns 'colour', 'id' are not features of the run and are ignored"]
+
+
+def test_read_input_without_label_column_has_no_labels(tmp_path):
+    path = write_rows(tmp_path / "input.csv", ["id", *PET_FEATURES], [["1", "5.1", "3.5", "1.4", "0.2"]])
+    rows = predict.read_input_csv(path, PET_FEATURES, PET_CLASSES, label_column="pet")
+    assert rows.labels is None
+    assert rows.label_column is None
+
+
+@pytest.mark.parametrize("label_column, extra", [
+    ("pet", "plus the optional label column 'pet'"),
+    (None, "plus an optional column of class names"),
+])
+def test_missing_feature_lists_every_feature(tmp_path, label_column, extra):
+    path = write_rows(tmp_path / "input.csv", ["id", "c", "a", "pet"], [["1", "1.4", "5.1", "dog"]])
+    with pytest.raises(InputError) as caught:
+        predict.read_input_csv(path, PET_FEATURES, PET_CLASSES, label_column)
+    assert str(caught.value) == (f"invalid header in {path}: no columns 'b', 'd'; the run needs the feature columns "
+                                 f"'a', 'b', 'c', 'd' (listed in model.json, any order), {extra}")
+
+
+def test_numeric_label_matches_class_by_value(tmp_path):
+    path = write_rows(tmp_path / "input.csv", [*PET_FEATURES, "label"],
+                      [["5.1", "3.5", "1.4", "0.2", "1.0"], ["5.1", "3.5", "1.4", "0.2", "2"]])
+    rows = predict.read_input_csv(path, PET_FEATURES, ("0", "1", "2"), label_column="label")
+    np.testing.assert_array_equal(rows.labels, [1, 2])
+    with pytest.raises(InputError, match="unknown class '3' in column 'label' on line 2"):
+        predict.parse_label("3", ("0", "1", "2"), "in column 'label' on line 2")
+    with pytest.raises(InputError, match="unknown class '1.0'"):
+        predict.parse_label("1.0", PET_CLASSES, "in column 'pet'")
