@@ -21,7 +21,7 @@ test: venv
 	$(PYTHON) -m pytest -q
 
 # Timing of the training loop against a naive TF1 loop, NumPy, scikit-learn and Keras; writes
-# bench/RESULTS.md. `make bench BENCH_ARGS=--quick` takes under a minute.
+# bench/RESULTS.md. `make bench BENCH_ARGS=--quick` takes under a minute and only prints.
 bench: venv
 	$(PYTHON) -m bench $(BENCH_ARGS)
 
