@@ -5,6 +5,7 @@ Entry scripts call `import_tensorflow` before importing the training code, so th
 """
 
 import argparse
+import difflib
 import logging
 import os
 import signal
@@ -32,8 +33,25 @@ class ArgumentParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def parse_args(self, args=None, namespace=None):
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}{self._suggestion(extras)}")
+        return parsed
+
+    def _suggestion(self, extras: Sequence[str]) -> str:
+        """Suggest the known option closest to the first unknown one, as in '; did you mean --sample?'."""
+        known = [option for action in self._actions for option in action.option_strings]
+        for extra in extras:
+            if extra.startswith("--"):
+                close = difflib.get_close_matches(extra.split("=")[0], known, n=1, cutoff=0.6)
+                if close:
+                    return f"; did you mean {close[0]}?"
+        return ""
+
     def error(self, message: str) -> None:
-        self.exit(EXIT_INPUT_ERROR, f"error: {message}; see {self.prog} --help\n")
+        joint = " See" if message.endswith("?") else "; see"
+        self.exit(EXIT_INPUT_ERROR, f"error: {message}{joint} {self.prog} --help\n")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:

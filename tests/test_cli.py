@@ -49,3 +49,13 @@ def test_finished_line_names_evaluated_epoch():
 def test_batch_of_one_row_is_singular(make_config):
     assert describe_batch(make_config("train.batch_size=1"), 120).startswith("1 row (stochastic")
     assert describe_batch(make_config("train.batch_size=16"), 120).startswith("16 rows (mini-batch")
+
+
+def test_unknown_option_suggests_closest(capsys):
+    parser = ArgumentParser(prog="predict.py")
+    parser.add_argument("--sample")
+    with pytest.raises(SystemExit) as raised:
+        parser.parse_args(["--sampel", "5.1,3.5"])
+    assert raised.value.code == 2
+    error = capsys.readouterr().err
+    assert error == "error: unrecognized arguments: --sampel 5.1,3.5; did you mean --sample? See predict.py --help\n"
