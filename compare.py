@@ -77,7 +77,8 @@ def status_rule_help() -> str:
 
 
 def add_command(commands, name: str, summary: str, details: str) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=summary, description=textwrap.fill(f"{summary[0].upper()}{summary[1:]}. {details}", width=79),
+    description = textwrap.fill(f"{summary[0].upper()}{summary[1:]}. {details}", width=79)
+    parser = commands.add_parser(name, help=summary, description=description,
                                  epilog=f"{status_rule_help()}\n\n{settings_help()}",
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     add_shared_arguments(parser)

@@ -208,7 +208,8 @@ def build_epochs_loop(parts: LoopParts, batch_size: int, n_train: int) -> Epochs
     with tf.control_dependencies([save_snapshot]):
         first = tf.constant(0)
     with v1_control_flow():
-        metrics = tf.TensorArray(dtype, size=0, dynamic_size=True, element_shape=[len(epoch_metric_names(parts.validation is not None))])
+        n_metrics = len(epoch_metric_names(parts.validation is not None))
+        metrics = tf.TensorArray(dtype, size=0, dynamic_size=True, element_shape=[n_metrics])
         epochs_run, metrics, _ = tf.while_loop(keeps_going, train_epoch, [first, metrics, tf.constant(0, dtype)],
                                                parallel_iterations=1)
         rows = metrics.stack()
