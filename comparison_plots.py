@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 DPI = 100  # figures are sized in inches at this many pixels per inch, for 100% zoom
 TOP_MARGIN = 2.0  # the loss axis reaches at least this multiple of the largest initial loss
+DIVERGED_SPAN = 1000.0  # the loss axis shows diverged runs up to this many times the start
 SEED_MARKER_SIZE = 40  # points^2
 
 
@@ -63,12 +64,16 @@ def loss_axis_label(plan: Plan) -> str:
 def loss_ceiling(results: Sequence["RunResult"]) -> float:
     """Return the top of the loss axis, above every loss of the runs that did not diverge.
 
-    A diverged run's loss can reach 1e38 before it overflows, so it may leave the top.
+    A diverged run's loss can reach 1e38 before it overflows, so the axis follows it only up to
+    DIVERGED_SPAN times the highest starting loss, and a run beyond that leaves the top.
     """
     stable_losses = [record["loss"] for result in results if result.diverged_epoch is None
                      for record in result.history]
-    starts = [result.history[0]["loss"] for result in results]
-    return max(TOP_MARGIN * max(starts), 1.2 * max(stable_losses, default=0.0))
+    diverged_losses = [record["loss"] for result in results if result.diverged_epoch is not None
+                       for record in result.history if math.isfinite(record["loss"])]
+    highest_start = max(result.history[0]["loss"] for result in results)
+    diverged_top = min(1.2 * max(diverged_losses, default=0.0), DIVERGED_SPAN * highest_start)
+    return max(TOP_MARGIN * highest_start, 1.2 * max(stable_losses, default=0.0), diverged_top)
 
 
 def plot_loss(axes: Axes, result: "RunResult", x: Sequence[float], color, ceiling: float, label=None) -> None:
@@ -89,7 +94,9 @@ def mark_divergence(axes: Axes, x: float, loss: float, ceiling: float, color, te
     y = loss if on_axis else 1.0
     axes.plot(x, y, marker="x", markersize=11, markeredgewidth=2.5, color=color, transform=transform,
               clip_on=False, zorder=4)
-    axes.annotate(text, (x, y), xycoords=transform, xytext=(8, -16), textcoords="offset points",
+    # Each further mark's text goes one line lower, so marks at the same epoch stay readable.
+    line = len(axes.texts)
+    axes.annotate(text, (x, y), xycoords=transform, xytext=(8, -16 - 12 * line), textcoords="offset points",
                   color=color, fontsize=9, fontweight="bold")
 
 
