@@ -210,7 +210,9 @@ def parse_label(text: str, class_names: tuple[str, ...], where: str) -> int:
         return class_names.index(text)
     index = numeric_class_index(text, class_names)
     if index is None:
-        raise InputError(f"unknown class {text!r} {where}: expected one of {', '.join(class_names)}")
+        raise InputError(f"unknown class {text!r} {where}: expected one of {', '.join(class_names)}; "
+                         f"the one column that is not a feature is read as the true labels, so remove it "
+                         f"if it contains something else")
     return index
 
 
