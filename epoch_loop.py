@@ -163,7 +163,7 @@ def _full_batch_epoch(parts: LoopParts):
     """Return the body of a full-batch epoch, which returns the metrics of the weights before it.
 
     The update's forward pass over every training row is also the previous epoch's metrics, so
-    the loop reuses it instead of a second pass; the order of the rows cannot change the update.
+    the loop reuses it instead of a second pass. The order of the rows cannot change the update.
     """
     def epoch_body(order):
         weights, biases = parameters = parts.network.read()

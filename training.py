@@ -3,7 +3,7 @@
 Every entry point trains through `Trainer` and `fit`. Batch, stochastic and mini-batch gradient
 descent differ only in `train.batch_size`; the optimiser only in how a step uses the gradient.
 `fit` trains many epochs per Session call, because for a network this small the overhead of a
-call is as large as an update; bench/ measures the loop against other implementations.
+call is as large as an update. bench/ measures the loop against other implementations.
 """
 
 import math

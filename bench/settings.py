@@ -1,4 +1,4 @@
-"""What the benchmark trains: one network, one set of hyper-parameters, three batch sizes.
+"""Settings of the benchmark: one network, one set of hyper-parameters, three batch sizes.
 
 Every implementation reads its settings from the project's own `Config`, so they cannot drift
 apart. This module imports neither TensorFlow nor Keras.
@@ -8,8 +8,8 @@ from config import Config, resolve_config
 
 BATCH_SIZES = ("full", 16, 1)
 
-# Epochs per timed run. Each full run makes about 2,000 updates at every batch size, enough for
-# the network to pass 0.9 test accuracy; quick runs make about a quarter of that.
+# Epochs per timed run. Each full run makes about 2,000 updates at every batch size, which is
+# enough for the network to pass 0.9 test accuracy. Quick runs make about a quarter of that.
 EPOCHS = {"full": 2000, 16: 250, 1: 20}
 QUICK_EPOCHS = {"full": 500, 16: 60, 1: 5}
 REPEATS = 5
